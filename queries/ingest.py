@@ -1,0 +1,132 @@
+"""The write side of ingest: the ingest log, idempotent bulk inserts of canonical rows, and rejects."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+
+class Table(enum.StrEnum):
+    """The canonical tables a collector may write."""
+
+    SPANS = "spans"
+    EVENTS = "events"
+    DLQ_MESSAGES = "dlq_messages"
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One input record that could not be used, and why."""
+
+    source: str
+    line: int | None
+    reason: str
+    excerpt: str = ""
+    byte_offset: int | None = None
+
+
+@dataclass
+class IngestTotals:
+    """What one ingest unit wrote: rows per table, duplicates skipped, rejects."""
+
+    rows: dict[str, int] = field(default_factory=lambda: {t.value: 0 for t in Table})
+    skipped_duplicates: int = 0
+    rejects: int = 0
+
+    def add(self, other: IngestTotals) -> None:
+        for table, count in other.rows.items():
+            self.rows[table] = self.rows.get(table, 0) + count
+        self.skipped_duplicates += other.skipped_duplicates
+        self.rejects += other.rejects
+
+
+def start(
+    cursor: duckdb.DuckDBPyConnection,
+    source: str,
+    fmt: str,
+    identity: str | None = None,
+    offset_from: int = 0,
+) -> int:
+    """Open an ingest_log row for one source and return its id."""
+    row = cursor.execute(
+        "INSERT INTO ingest_log (ingest_id, source, format, identity, offset_from, started_at) "
+        "VALUES (nextval('ingest_seq'), $source, $format, $identity, $offset_from, $now) "
+        "RETURNING ingest_id",
+        {"source": source, "format": fmt, "identity": identity, "offset_from": offset_from,
+         "now": datetime.now(UTC)},
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def finish(
+    cursor: duckdb.DuckDBPyConnection,
+    ingest_id: int,
+    totals: IngestTotals,
+    offset_to: int | None,
+    lines: int | None,
+) -> None:
+    cursor.execute(
+        "UPDATE ingest_log SET offset_to = $offset_to, lines = $lines, rows_written = $rows, "
+        "rejects = $rejects, skipped_duplicates = $dups, finished_at = $now WHERE ingest_id = $id",
+        {"offset_to": offset_to, "lines": lines, "rows": orjson.dumps(totals.rows).decode(),
+         "rejects": totals.rejects, "dups": totals.skipped_duplicates, "now": datetime.now(UTC),
+         "id": ingest_id},
+    )
+
+
+def already_ingested(cursor: duckdb.DuckDBPyConnection, identity: str) -> bool:
+    """Whether a finished ingest of exactly this content is on record."""
+    row = cursor.execute(
+        "SELECT count(*) FROM ingest_log WHERE identity = $identity AND finished_at IS NOT NULL",
+        {"identity": identity},
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def insert_rows(cursor: duckdb.DuckDBPyConnection, table: Table, rows: pa.Table) -> tuple[int, int]:
+    """Insert canonical rows by column name, skipping rows whose key is already stored.
+
+    Returns (inserted, skipped as duplicates).
+    """
+    if rows.num_rows == 0:
+        return 0, 0
+    cursor.register("incoming_rows", rows)
+    try:
+        result = cursor.execute(
+            f"INSERT OR IGNORE INTO {Table(table).value} BY NAME SELECT * FROM incoming_rows"
+        ).fetchone()
+    finally:
+        cursor.unregister("incoming_rows")
+    inserted = int(result[0]) if result else 0
+    return inserted, rows.num_rows - inserted
+
+
+def record_rejects(
+    cursor: duckdb.DuckDBPyConnection, ingest_id: int | None, rejects: Iterable[Reject]
+) -> int:
+    now = datetime.now(UTC)
+    batch = [r for r in rejects]
+    if not batch:
+        return 0
+    table = pa.table({
+        "ingest_id": pa.array([ingest_id] * len(batch), pa.int64()),
+        "source": [r.source for r in batch],
+        "line": pa.array([r.line for r in batch], pa.int64()),
+        "byte_offset": pa.array([r.byte_offset for r in batch], pa.int64()),
+        "reason": [r.reason for r in batch],
+        "excerpt": [r.excerpt for r in batch],
+        "rejected_at": pa.array([now] * len(batch), pa.timestamp("us", tz="UTC")),
+    })
+    cursor.register("incoming_rejects", table)
+    try:
+        cursor.execute("INSERT INTO rejects BY NAME SELECT * FROM incoming_rejects")
+    finally:
+        cursor.unregister("incoming_rejects")
+    return len(batch)

@@ -1,0 +1,178 @@
+"""The one door to DuckDB: attach the store per unit of work, retry on the lock, migrate the schema.
+
+DuckDB lets one process hold a file at a time and fails at once when another holds it
+(SCALE.md section 1). So no process keeps the store open while idle: each process keeps
+one in-memory DuckDB instance and ATTACHes the file for a unit of work (read-only for
+queries, read-write for ingest and actions), then DETACHes, which releases the lock.
+Threads of one process share the attachment and each get their own cursor.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from queries import extensions, schema
+from queries.errors import StoreBusy, StoreMissing
+
+DEFAULT_LOCK_TIMEOUT = 5.0
+_ALIAS = "store"
+_LOCK_TEXT = "Could not set lock"
+_HOLDER = re.compile(r"held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def default_path() -> Path:
+    """The store file: `BACKROOM_DB`, else `./backroom.duckdb`."""
+    return Path(os.environ.get("BACKROOM_DB", "backroom.duckdb"))
+
+
+def lock_timeout_from_env() -> float:
+    """How long to wait for another process's lock (`BACKROOM_LOCK_TIMEOUT`, seconds)."""
+    raw = os.environ.get("BACKROOM_LOCK_TIMEOUT")
+    try:
+        return float(raw) if raw else DEFAULT_LOCK_TIMEOUT
+    except ValueError:
+        return DEFAULT_LOCK_TIMEOUT
+
+
+class Store:
+    """One DuckDB store file, attached per unit of work; use `Store.at(path)` to share it."""
+
+    _registry: dict[Path, Store] = {}
+    _registry_lock = threading.Lock()
+
+    def __init__(self, path: Path, lock_timeout: float | None = None) -> None:
+        self.path = path
+        self.lock_timeout = lock_timeout_from_env() if lock_timeout is None else lock_timeout
+        self._db = duckdb.connect(":memory:", config=extensions.connection_config())
+        self._db.execute("SET enable_progress_bar = false")
+        self._db.execute("SET TimeZone = 'UTC'")
+        self._cond = threading.Condition()
+        self._mode: str | None = None  # None, "ro" or "rw"
+        self._users = 0
+        self._schema_checked = False
+
+    @classmethod
+    def at(cls, path: str | os.PathLike[str] | None = None) -> Store:
+        """The process's one Store for this file (DuckDB refuses two attachments of one file)."""
+        resolved = Path(path if path is not None else default_path()).expanduser().resolve()
+        with cls._registry_lock:
+            store = cls._registry.get(resolved)
+            if store is None:
+                store = cls._registry[resolved] = cls(resolved)
+            return store
+
+    @property
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    @contextmanager
+    def reading(self, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on the store, attached read-only (or sharing this process's write attachment)."""
+        if not self.path.exists():
+            raise StoreMissing(
+                f"no store at {self.path}: run 'backroom demo' or 'backroom ingest' first"
+            )
+        if not self._schema_checked:
+            self._check_schema(timeout)
+        with self._attached("ro", timeout):
+            cursor = self._db.cursor()
+            try:
+                cursor.execute(f"USE {_ALIAS}")
+                yield cursor
+            finally:
+                cursor.close()
+
+    @contextmanager
+    def writing(self, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor in one transaction on the store, attached read-write; commits on success."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._attached("rw", timeout):
+            cursor = self._db.cursor()
+            try:
+                cursor.execute(f"USE {_ALIAS}")
+                if not self._schema_checked:
+                    schema.migrate(cursor)
+                    self._schema_checked = True
+                cursor.execute("BEGIN TRANSACTION")
+                try:
+                    yield cursor
+                except BaseException:
+                    cursor.execute("ROLLBACK")
+                    raise
+                cursor.execute("COMMIT")
+            finally:
+                cursor.close()
+
+    def load_extension(self, name: str) -> None:
+        """Load an extension installed from its wheel into the app's own directory (no downloads)."""
+        extensions.load(self._db, name)
+
+    def _check_schema(self, timeout: float | None) -> None:
+        with self._attached("ro", timeout):
+            cursor = self._db.cursor()
+            try:
+                cursor.execute(f"USE {_ALIAS}")
+                current = schema.version_of(cursor)
+            finally:
+                cursor.close()
+        schema.refuse_newer(current, self.path)
+        if current < schema.LATEST:
+            with self.writing(timeout):
+                pass  # migrating happens on the first write attachment
+        self._schema_checked = True
+
+    @contextmanager
+    def _attached(self, mode: str, timeout: float | None) -> Iterator[None]:
+        with self._cond:
+            # A reader may share a write attachment; a writer waits until readers are done.
+            while self._mode is not None and not (self._mode == "rw" or mode == self._mode):
+                self._cond.wait()
+            if self._mode is None:
+                self._attach(mode, self.lock_timeout if timeout is None else timeout)
+                self._mode = mode
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._users -= 1
+                if self._users == 0:
+                    self._db.execute("USE memory")
+                    self._db.execute(f"DETACH {_ALIAS}")
+                    self._mode = None
+                    self._cond.notify_all()
+
+    def _attach(self, mode: str, timeout: float) -> None:
+        options = " (READ_ONLY)" if mode == "ro" else ""
+        sql = f"ATTACH '{_quote(self.path)}' AS {_ALIAS}{options}"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._db.execute(sql)
+                return
+            except duckdb.IOException as exc:
+                if _LOCK_TEXT not in str(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(_busy_message(self.path, str(exc), timeout)) from None
+                # Back off with jitter so two waiting processes do not retry in step.
+                time.sleep(random.uniform(0.005, 0.02))
+
+
+def _quote(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _busy_message(path: Path, error: str, timeout: float) -> str:
+    holder = _HOLDER.search(error)
+    who = f"PID {holder['pid']} ({holder['exe']})" if holder else "another process"
+    return f"store {path} is busy: {who} holds it; gave up after {timeout:g} s"
