@@ -125,3 +125,9 @@ CREATE TABLE IF NOT EXISTS ingested_segments (
     name        VARCHAR PRIMARY KEY,
     imported_at TIMESTAMPTZ NOT NULL
 );
+
+-- Facts about the store itself, e.g. origin = 'demo' for a store built by `backroom demo`.
+CREATE TABLE IF NOT EXISTS store_meta (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);

@@ -1,0 +1,130 @@
+"""The `backroom` command: thin Typer commands over queries/ and collectors/ (DESIGN.md, CLI contract)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib.metadata import version
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+
+from console import output
+from console.errors import run_safely
+from queries import Store, policy
+from queries.errors import BackroomError
+
+app = typer.Typer(
+    name="backroom",
+    help="See what your integration middleware is doing between POS, storefront and ERP, and put it right.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+DbOption = Annotated[
+    Optional[Path],
+    typer.Option("--db", help="The DuckDB store (default $BACKROOM_DB or ./backroom.duckdb).",
+                 show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Stable JSON on stdout, for scripts.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        output.emit_line(f"backroom {version('backroom')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    db: DbOption = None,
+    config: Annotated[Optional[Path], typer.Option(
+        "--config", help="Policy file (default $BACKROOM_CONFIG or ./backroom.toml).")] = None,
+    show_version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """backroom: order journeys, SLA breaches, inventory lag and dead letters, joined per order."""
+    if db is not None:
+        os.environ["BACKROOM_DB"] = str(db)
+    if config is not None:
+        os.environ["BACKROOM_CONFIG"] = str(config)
+
+
+def store_for(db: Path | None) -> Store:
+    """The store named by a command's --db, else the global one."""
+    return Store.at(db)
+
+
+@app.command()
+def demo(
+    orders: Annotated[int, typer.Option(min=10, help="How many orders the estate has.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed builds the same estate.")] = 7,
+    db: DbOption = None,
+    no_tui: Annotated[bool, typer.Option("--no-tui", help="Build and print a summary; no console.")] = False,
+) -> None:
+    """Build a realistic demo estate into the store, then open the console."""
+    from console import demo as demo_builder
+
+    built = demo_builder.build(store_for(db).path, orders=orders, seed=seed)
+    output.emit_line(built.summary())
+    if not no_tui:
+        from console.launch import open_console
+
+        open_console(built.db)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to read.", show_default=False)],
+    fmt: Annotated[str, typer.Option(
+        "--format", help="auto|otlp|events|rabbitmq-dlq (auto detects from the content).")] = "auto",
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 if any record was rejected.")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Read trace, event and dead-letter files into the store, idempotently."""
+    from collectors import ingest_paths
+
+    report = ingest_paths(store_for(db), paths, fmt=fmt, policy=policy.load())
+    if as_json:
+        output.emit_json(report.to_json())
+    else:
+        output.emit_line(report.summary_line())
+    if strict and report.rejects:
+        raise typer.Exit(1)
+
+
+policy_app = typer.Typer(help="The effective policy: correlation, states, SLA rules, inventory.",
+                         no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("show")
+def policy_show(as_json: JsonOption = False) -> None:
+    """Print the effective policy (shipped defaults merged with backroom.toml)."""
+    effective = policy.load()
+    document = effective.model_dump(mode="json", by_alias=True)
+    if as_json:
+        output.emit_json(document)
+        return
+    from console.policy_text import render_toml
+
+    output.emit_line(render_toml(document))
+
+
+from console import cli_pending  # noqa: E402  (registers the contract's commands not built yet)
+
+cli_pending.register(app)
+
+
+def main() -> None:
+    """Entry point: run the app, turning every failure into one line on stderr and an exit code."""
+    sys.exit(run_safely(typer.main.get_command(app)))
+
+
+if __name__ == "__main__":
+    main()

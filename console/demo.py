@@ -1,0 +1,80 @@
+"""`backroom demo`: generate the demo estate as real files and ingest them through the collectors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from collectors import ingest_paths
+from collectors.demo import generate
+from queries import Store, meta
+from queries.errors import StoreIncompatible
+
+ORIGIN_KEY = "origin"
+DEMO_ORIGIN = "demo"
+
+
+@dataclass(frozen=True)
+class DemoBuilt:
+    """What the demo put into the store, and how long each half took."""
+
+    db: Path
+    estate_dir: Path
+    counts: dict[str, int]
+    rejects: int
+    generate_seconds: float
+    ingest_seconds: float
+
+    def summary(self) -> str:
+        c = self.counts
+        return (
+            f"demo estate: {c['orders']:,} orders, {c['events']:,} events, {c['spans']:,} spans, "
+            f"{c['dlq_messages']:,} dead letters, {self.rejects:,} rejects "
+            f"in {self.generate_seconds + self.ingest_seconds:.1f} s "
+            f"(generate {self.generate_seconds:.1f} s, ingest {self.ingest_seconds:.1f} s) -> {self.db}"
+        )
+
+
+def build(db: Path, orders: int, seed: int, now: datetime | None = None) -> DemoBuilt:
+    """Build a fresh demo store at `db`, replacing an earlier demo store but never real data."""
+    _refuse_real_data(db)
+    estate_dir = db.parent / "demo-estate"
+    if estate_dir.exists():
+        shutil.rmtree(estate_dir)
+    building = db.with_name(db.name + ".building")
+    _remove_store_files(building)
+
+    started = time.perf_counter()
+    generate(estate_dir, orders=orders, seed=seed, now=now)
+    generated = time.perf_counter()
+    store = Store.at(building)
+    report = ingest_paths(store, [estate_dir])
+    with store.writing() as cursor:
+        meta.put(cursor, ORIGIN_KEY, DEMO_ORIGIN)
+        meta.put(cursor, "demo_seed", str(seed))
+        counts = meta.counts(cursor)
+    ingested = time.perf_counter()
+
+    _remove_store_files(db)
+    os.replace(building, db)
+    return DemoBuilt(db, estate_dir, counts, report.rejects, generated - started, ingested - generated)
+
+
+def _refuse_real_data(db: Path) -> None:
+    if not db.exists():
+        return
+    with Store.at(db).reading() as cursor:
+        origin = meta.get(cursor, ORIGIN_KEY)
+    if origin != DEMO_ORIGIN:
+        raise StoreIncompatible(
+            f"{db} holds data that backroom demo did not make; pass --db to build the demo elsewhere"
+        )
+
+
+def _remove_store_files(db: Path) -> None:
+    for path in (db, db.with_name(db.name + ".wal")):
+        path.unlink(missing_ok=True)

@@ -1,0 +1,58 @@
+"""Every failure becomes one line on stderr and an exit code; no traceback reaches a user."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import duckdb
+import typer
+
+from console.safe_text import inert_line
+from queries.errors import BackroomError
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"backroom: {inert_line(message)}\n")
+    sys.stderr.flush()
+
+
+def run_safely(command: typer.core.TyperGroup, args: list[str] | None = None) -> int:
+    """Run the click command; map usage, domain and unexpected errors to exit codes 2 (or 1/130)."""
+    try:
+        result = command.main(args=args, prog_name="backroom", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except typer.Exit as done:
+        return done.exit_code
+    except typer.Abort:
+        _say("interrupted")
+        return 130
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+    except BackroomError as error:
+        _say(str(error))
+        return error.exit_code
+    except duckdb.Error as error:
+        _say(f"store error: {str(error).splitlines()[0]}")
+        return 2
+    except OSError as error:
+        _say(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
+        return 2
+    except Exception as error:  # noqa: BLE001 (click's usage errors, then the last line of defence)
+        if hasattr(error, "format_message") and hasattr(error, "exit_code"):
+            return _usage(error)
+        # the last line of defence: still one line, with the cause
+        if os.environ.get("BACKROOM_DEBUG"):
+            traceback.print_exc()
+        _say(f"internal error: {type(error).__name__}: {error} (set BACKROOM_DEBUG=1 for details)")
+        return 2
+
+
+def _usage(error: Exception) -> int:
+    """Typer vendors click, so its usage errors are recognised by shape, not by class."""
+    ctx = getattr(error, "ctx", None)
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    _say(f"{error.format_message()}{where}")  # type: ignore[attr-defined]
+    return int(getattr(error, "exit_code", 2))

@@ -1,0 +1,51 @@
+"""How the CLI writes: stable JSON for scripts, plain tables for people, one-line errors on stderr."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from console.safe_text import inert, inert_line
+
+
+def emit_json(document: Any) -> None:
+    """Stable, colourless JSON on stdout (sorted keys, UTC times as ISO 8601)."""
+    sys.stdout.buffer.write(
+        orjson.dumps(document, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z,
+                     default=str)
+    )
+    sys.stdout.buffer.write(b"\n")
+    sys.stdout.flush()
+
+
+def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A plain aligned table: readable in a terminal, greppable in a pipe, no markup interpreted."""
+    cells = [[inert_line(_cell(value)) for value in row] for row in rows]
+    widths = [len(header) for header in headers]
+    for row in cells:
+        widths = [max(width, len(cell)) for width, cell in zip(widths, row)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def emit_line(text: str) -> None:
+    sys.stdout.write(inert(text) + "\n")
+
+
+def note(text: str) -> None:
+    """A diagnostic for people, on stderr so that stdout stays data."""
+    sys.stderr.write(inert(text) + "\n")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)

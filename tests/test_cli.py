@@ -1,0 +1,105 @@
+"""The CLI as a user runs it: a whole process, its stdout, its one-line errors and its exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+CONTRACT_COMMANDS = ["demo", "ingest", "collect", "tui", "order", "search", "sla", "lag", "dlq",
+                     "audit", "policy"]
+
+
+def backroom(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "120"}
+    return subprocess.run([sys.executable, "-m", "console.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=300)
+
+
+def test_help_lists_every_command_of_the_contract() -> None:
+    result = backroom("--help")
+    assert result.returncode == 0
+    listed = {line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()}
+    assert set(CONTRACT_COMMANDS) <= listed
+    assert "--db" in result.stdout and "--version" in result.stdout
+
+
+def test_version() -> None:
+    result = backroom("--version")
+    assert result.returncode == 0 and result.stdout.startswith("backroom ")
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--bogus"], "No such option: --bogus"),
+    (["ingest"], "Missing argument 'paths'"),
+    (["demo", "--orders", "many"], "'--orders'"),
+    (["order", "1042"], "'backroom order' is not in this build yet"),
+])
+def test_usage_errors_are_one_line_on_stderr_with_exit_code_2(args: list[str], says: str) -> None:
+    result = backroom(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("backroom: ") and says in lines[0]
+
+
+def test_a_missing_store_is_one_line(tmp_path: Path) -> None:
+    result = backroom("--db", str(tmp_path / "none.duckdb"), "ingest", str(tmp_path / "absent.jsonl"))
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and "absent.jsonl" in result.stderr
+
+
+def test_policy_show_prints_the_effective_policy_with_overrides(tmp_path: Path) -> None:
+    (tmp_path / "backroom.toml").write_text('[inventory]\nstale_after = "20m"\n')
+    result = backroom("policy", "show", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    effective = json.loads(result.stdout)
+    assert effective["inventory"]["stale_after"] == "PT20M"
+    assert effective["states"]["shipment.confirmed"] == "shipped"
+    assert {rule["name"] for rule in effective["sla"]} >= {"capture-to-reserve", "ship-to-invoice"}
+    text = backroom("policy", "show", cwd=tmp_path).stdout
+    assert 'stale_after = "20m"' in text and "[[sla]]" in text
+
+
+def test_an_invalid_policy_is_refused_naming_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[sla]]\nname = "x"\nfrom = "captured"\nto = "teleported"\nwithin = "5m"\n')
+    result = backroom("--config", str(bad), "policy", "show")
+    assert result.returncode == 2
+    assert "key sla.0.to" in result.stderr and "unknown state 'teleported'" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_demo_builds_an_estate_through_the_collectors_without_rejects(tmp_path: Path) -> None:
+    db = tmp_path / "demo.duckdb"
+    result = backroom("demo", "--orders", "400", "--seed", "3", "--db", str(db), "--no-tui")
+    assert result.returncode == 0, result.stderr
+    assert "demo estate: " in result.stdout and " 0 rejects" in result.stdout
+    with duckdb.connect(str(db), read_only=True) as con:
+        orders, = con.execute("SELECT count(DISTINCT order_id) FROM events").fetchone()
+        spans, = con.execute("SELECT count(*) FROM spans").fetchone()
+        dead, = con.execute("SELECT count(*) FROM dlq_messages").fetchone()
+        rejects, = con.execute("SELECT count(*) FROM rejects").fetchone()
+    assert orders >= 400 and spans > orders and dead > 0 and rejects == 0
+    assert f"{orders:,} orders" in result.stdout
+
+    again = backroom("--db", str(db), "ingest", str(tmp_path / "demo-estate"), "--json")
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert sum(report["rows"].values()) == 0 and report["skipped_duplicates"] > 0
+
+
+def test_demo_never_overwrites_a_store_it_did_not_build(tmp_path: Path) -> None:
+    db = tmp_path / "real.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE precious AS SELECT 42 AS answer")
+    result = backroom("demo", "--orders", "50", "--db", str(db), "--no-tui")
+    assert result.returncode == 2
+    assert "did not make" in result.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT answer FROM precious").fetchone() == (42,)

@@ -1,0 +1,167 @@
+"""The store: schema and migrations, the file lock shared between processes, offline extensions."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from queries import Store, StoreBusy, StoreIncompatible, StoreMissing, extensions, schema
+
+CANONICAL_TABLES = {"spans", "events", "dlq_messages", "actions", "ingest_log", "rejects"}
+
+
+def _python(code: str) -> subprocess.Popen[str]:
+    """Another process, as a cron job or a collector would be, talking over its stdin/stdout."""
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_a_new_store_has_the_canonical_tables_at_the_latest_version(store: Store) -> None:
+    with store.reading() as cursor:
+        tables = {row[0] for row in cursor.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'store'").fetchall()}
+        assert schema.version_of(cursor) == schema.LATEST
+    assert CANONICAL_TABLES <= tables
+
+
+def test_reading_a_missing_store_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(StoreMissing, match="run 'backroom demo' or 'backroom ingest' first"):
+        with Store.at(tmp_path / "nowhere.duckdb").reading():
+            pass
+
+
+def test_a_plain_duckdb_file_is_migrated_on_first_use(tmp_path: Path) -> None:
+    path = tmp_path / "plain.duckdb"
+    duckdb.connect(str(path)).close()
+    with Store.at(path).reading() as cursor:
+        assert schema.version_of(cursor) == schema.LATEST
+
+
+def test_a_store_from_a_newer_backroom_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
+        con.execute("INSERT INTO schema_version VALUES (999, now())")
+    with pytest.raises(StoreIncompatible, match="schema version 999, newer than"):
+        with Store.at(path).reading():
+            pass
+
+
+def test_the_lock_holder_is_named_after_the_deadline(store: Store) -> None:
+    holder = _python(f"""
+        import duckdb, sys
+        con = duckdb.connect({str(store.path)!r})
+        print("held", flush=True)
+        sys.stdin.readline()
+    """)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        busy = Store(store.path, lock_timeout=0.2)
+        with pytest.raises(StoreBusy) as caught:
+            with busy.reading():
+                pass
+        message = str(caught.value)
+        assert f"PID {holder.pid}" in message and "gave up after 0.2 s" in message
+        assert "\n" not in message
+    finally:
+        holder.communicate("release\n")
+    with store.reading() as cursor:  # released by the other process: usable again
+        assert cursor.execute("SELECT count(*) FROM spans").fetchone() == (0,)
+
+
+def test_a_writer_and_a_reader_process_share_the_file(store: Store) -> None:
+    batches = 60
+    writer = _python(f"""
+        import sys
+        from queries import Store
+        store = Store.at({str(store.path)!r}, )
+        store.lock_timeout = 30
+        print("ready", flush=True); sys.stdin.readline()
+        for batch in range({batches}):
+            with store.writing() as cur:
+                cur.execute("INSERT INTO rejects (source, line, reason, rejected_at) "
+                            "SELECT 'writer', range, 'test', now() FROM range(100)")
+        print("wrote", {batches} * 100, flush=True)
+    """)
+    reader = _python(f"""
+        import sys
+        from queries import Store
+        store = Store.at({str(store.path)!r})
+        store.lock_timeout = 30
+        print("ready", flush=True); sys.stdin.readline()
+        seen = []
+        while not seen or seen[-1] < {batches} * 100:
+            with store.reading() as cur:
+                seen.append(cur.execute("SELECT count(*) FROM rejects").fetchone()[0])
+        print("reads", len(seen), "monotonic", seen == sorted(seen), "last", seen[-1], flush=True)
+    """)
+    for process in (writer, reader):
+        assert process.stdout.readline().strip() == "ready"
+    for process in (writer, reader):
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    writer_out, writer_err = writer.communicate(timeout=120)
+    reader_out, reader_err = reader.communicate(timeout=120)
+    assert writer.returncode == 0, writer_err
+    assert reader.returncode == 0, reader_err
+    assert writer_out.strip() == f"wrote {batches * 100}"
+    assert f"monotonic True last {batches * 100}" in reader_out
+
+
+def test_threads_of_one_process_read_while_another_writes(store: Store) -> None:
+    failures: list[BaseException] = []
+
+    def read_many() -> None:
+        try:
+            for _ in range(30):
+                with store.reading() as cursor:
+                    cursor.execute("SELECT count(*) FROM rejects").fetchone()
+        except BaseException as exc:  # collected and asserted below
+            failures.append(exc)
+
+    readers = [threading.Thread(target=read_many) for _ in range(3)]
+    for thread in readers:
+        thread.start()
+    for batch in range(30):
+        with store.writing() as cursor:
+            cursor.execute("INSERT INTO rejects (source, line, reason, rejected_at) "
+                           "VALUES ('t', $n, 'x', now())", {"n": batch})
+    for thread in readers:
+        thread.join()
+    assert failures == []
+    with store.reading() as cursor:
+        assert cursor.execute("SELECT count(*) FROM rejects").fetchone() == (30,)
+
+
+def test_a_failed_unit_of_work_leaves_nothing_behind(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        with store.writing() as cursor:
+            cursor.execute("INSERT INTO rejects (source, reason, rejected_at) VALUES ('x', 'y', now())")
+            raise RuntimeError("collector crashed mid-batch")
+    with store.reading() as cursor:
+        assert cursor.execute("SELECT count(*) FROM rejects").fetchone() == (0,)
+
+
+def test_fts_loads_from_its_wheel_with_downloads_off(store: Store) -> None:
+    store.load_extension("fts")
+    with store.writing() as cursor:
+        assert cursor.execute(
+            "SELECT current_setting('autoinstall_known_extensions')").fetchone() == (False,)
+        cursor.execute("CREATE TABLE notes (id VARCHAR, body VARCHAR)")
+        cursor.execute("INSERT INTO notes VALUES ('a', 'ERP timeout on salesorders'), ('b', 'ok')")
+        cursor.execute("PRAGMA create_fts_index('notes', 'id', 'body')")
+    with store.reading() as cursor:
+        hits = cursor.execute(
+            "SELECT id FROM (SELECT id, fts_main_notes.match_bm25(id, 'timeout') AS score FROM notes) "
+            "WHERE score IS NOT NULL").fetchall()
+    assert hits == [("a",)]
+    installed = list(extensions.directory().rglob("fts.duckdb_extension"))
+    assert len(installed) == 1 and str(extensions.home()) in str(installed[0])
