@@ -1,0 +1,107 @@
+"""SLA evaluation: per order and rule (met, breached, open, pending) and the per-rule report."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+from pydantic import BaseModel
+
+from queries.policy import Policy
+from queries.sqlfiles import sql
+
+BREACH_STATUSES = ("breached", "open")
+
+
+class SlaEvaluation(BaseModel):
+    """One order against one rule: `breached` reached the target too late, `open` is still not there."""
+
+    order_id: str
+    order_name: str | None
+    channel: str | None
+    store_id: str | None
+    rule: str
+    status: str
+    from_at: datetime
+    to_at: datetime | None
+    elapsed_seconds: float
+    within_seconds: float
+    clock_skew: bool = False  # the target was reached 'before' the start: source clocks disagree
+    slowest_hop: str | None = None
+    slowest_hop_seconds: float | None = None
+
+
+class RuleSummary(BaseModel):
+    rule: str
+    from_state: str
+    to_state: str
+    within_seconds: float
+    orders: int
+    met: int
+    breached: int
+    open: int
+    pending: int
+    p50_seconds: float | None
+    p95_seconds: float | None
+
+
+class SlaReport(BaseModel):
+    at: datetime
+    from_ts: datetime | None
+    to_ts: datetime | None
+    channel: str | None
+    rules: list[RuleSummary]
+    breaches: list[SlaEvaluation]
+
+    @property
+    def breach_count(self) -> int:
+        return len(self.breaches)
+
+
+def _rules(policy: Policy) -> list[dict[str, Any]]:
+    return [{"name": r.name, "from_state": r.from_state, "to_state": r.to_state,
+             "within_s": r.within.total_seconds(), "channels": r.channels} for r in policy.sla]
+
+
+def _params(policy: Policy, at: datetime, **filters: Any) -> dict[str, Any]:
+    base = {"rules": _rules(policy), "at": at, "channel": None, "store_id": None,
+            "from_ts": None, "to_ts": None, "order_id": None}
+    return {**base, **filters}
+
+
+def evaluate(
+    cursor: duckdb.DuckDBPyConnection, policy: Policy, at: datetime, *,
+    statuses: tuple[str, ...] | None = None, **filters: Any,
+) -> list[SlaEvaluation]:
+    """Evaluations in scope as of `at` (filters: channel, store_id, from_ts, to_ts, order_id)."""
+    params = _params(policy, at, **filters)
+    params["statuses"] = list(statuses) if statuses else None
+    cursor.execute(sql("sla_evaluate"), params)
+    names = [column[0] for column in cursor.description]
+    return [SlaEvaluation(**dict(zip(names, row))) for row in cursor.fetchall()]
+
+
+def report(
+    cursor: duckdb.DuckDBPyConnection, policy: Policy, at: datetime, *,
+    since: timedelta | None = None, from_ts: datetime | None = None, to_ts: datetime | None = None,
+    channel: str | None = None,
+) -> SlaReport:
+    """Per rule: orders in scope, met, breached, open, pending, p50/p95; and every breach."""
+    if since is not None and from_ts is None:
+        from_ts = at - since
+    filters = {"channel": channel, "from_ts": from_ts, "to_ts": to_ts}
+    counts = {row[0]: row for row in cursor.execute(
+        sql("sla_summary"), _params(policy, at, **filters)).fetchall()}
+    rules = [_summary(rule, counts.get(rule.name)) for rule in policy.sla]
+    breaches = evaluate(cursor, policy, at, statuses=BREACH_STATUSES, **filters)
+    return SlaReport(at=at, from_ts=from_ts, to_ts=to_ts, channel=channel, rules=rules,
+                     breaches=breaches)
+
+
+def _summary(rule: Any, row: tuple[Any, ...] | None) -> RuleSummary:
+    orders, met, breached, open_, pending, p50, p95 = row[1:] if row else (0, 0, 0, 0, 0, None, None)
+    return RuleSummary(rule=rule.name, from_state=rule.from_state, to_state=rule.to_state,
+                       within_seconds=rule.within.total_seconds(), orders=orders, met=met,
+                       breached=breached, open=open_, pending=pending, p50_seconds=p50,
+                       p95_seconds=p95)
