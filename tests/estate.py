@@ -40,3 +40,29 @@ def add_events(store: Store, events: list[dict[str, Any]]) -> None:
         ingest.insert_rows(cursor, ingest.Table.EVENTS, table.append_column(
             "ingest_id", pa.array([ingest_id] * table.num_rows, pa.int64())))
         rollup.refresh_orders(cursor, ingest_id)
+
+
+def add_rows(store: Store, table: ingest.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert spans or dead letters as one ingest."""
+    columns = sorted({key for row in rows for key in row})
+    arrays = {}
+    for key in columns:
+        values = [row.get(key) for row in rows]
+        kind = _TS if key.endswith(("_at", "_time")) else pa.binary() if key == "body" else None
+        arrays[key] = pa.array(values, kind)
+    with store.writing() as cursor:
+        ingest_id = ingest.start(cursor, "test", table.value)
+        ingest.insert_rows(cursor, table, pa.table(arrays))
+        rollup.refresh_orders(cursor, ingest_id)
+
+
+def span(trace_id: str, span_id: str, service: str, name: str, start: datetime, millis: float,
+         **fields: Any) -> dict[str, Any]:
+    return {"trace_id": trace_id, "span_id": span_id, "service": service, "name": name,
+            "start_time": start, "end_time": start + timedelta(milliseconds=millis),
+            "duration_ms": millis, "status_code": fields.pop("status_code", 0), **fields}
+
+
+def dead_letter(dlq_id: str, queue: str, order_id: str | None, **fields: Any) -> dict[str, Any]:
+    return {"id": dlq_id, "broker": "rabbitmq", "queue": queue, "order_id": order_id,
+            "reason": "rejected", "death_count": 1, "status": "dead", "body": b"{}", **fields}

@@ -1,0 +1,141 @@
+"""One order's journey: states, business events, the spans of every trace it touched, dead letters, SLA."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import duckdb
+from pydantic import BaseModel
+
+from queries import sla
+from queries.policy import CANONICAL_STATES, Policy
+from queries.sqlfiles import sql
+
+SPAN_LIMIT = 2000
+_TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
+class StateReached(BaseModel):
+    state: str
+    at: datetime
+    source: str | None
+    times: int
+    recorded_at: datetime | None
+
+
+class JourneyEvent(BaseModel):
+    event_id: str
+    type: str
+    state: str | None
+    system: str | None
+    source: str
+    channel: str | None
+    occurred_at: datetime | None
+    recorded_at: datetime | None
+    recorded_before_occurred: bool
+    store_id: str | None
+    sku: str | None
+    quantity: int | None
+    amount: float | None
+    currency: str | None
+    movement_id: str | None
+    trace_id: str | None
+    traceparent_valid: bool | None
+
+
+class JourneySpan(BaseModel):
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    service: str | None
+    name: str | None
+    kind: int | None
+    start_time: datetime | None
+    end_time: datetime | None
+    duration_ms: float | None
+    status_code: int | None
+    status_message: str | None
+    message_id: str | None
+
+
+class JourneyDeadLetter(BaseModel):
+    id: str
+    queue: str
+    reason: str | None
+    count: int | None
+    status: str
+    group: str | None
+    error_text: str | None
+    message_id: str | None
+    first_death_at: datetime | None
+    last_death_at: datetime | None
+
+
+class Journey(BaseModel):
+    """Everything backroom knows about one order, as of `at`."""
+
+    order_id: str
+    order_name: str | None
+    channel: str | None
+    customer_email: str | None
+    store_id: str | None
+    state: str | None
+    state_at: datetime | None
+    age_seconds: float | None
+    at: datetime
+    states: list[StateReached]
+    events: list[JourneyEvent]
+    trace_ids: list[str]
+    spans: list[JourneySpan]
+    spans_truncated: bool
+    dlq: list[JourneyDeadLetter]
+    sla: list[sla.SlaEvaluation]
+    other_orders: list[str]
+
+
+def resolve(cursor: duckdb.DuckDBPyConnection, key: str) -> list[str]:
+    """Order ids the key names, best match first (an email can name several orders)."""
+    key = key.strip()
+    name = key if key.startswith("#") else f"#{key}"
+    params = {"key": key, "order_name": name,
+              "trace_id": key.lower() if _TRACE_ID.match(key) else None}
+    return [row[0] for row in cursor.execute(sql("order_resolve"), params).fetchall()]
+
+
+def _rows(cursor: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    cursor.execute(sql(name), params)
+    columns = [column[0] for column in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def load(
+    cursor: duckdb.DuckDBPyConnection, policy: Policy, order_id: str, at: datetime,
+    other_orders: list[str] | None = None,
+) -> Journey | None:
+    """The journey of one order id, or None when the store has no such order."""
+    header = _rows(cursor, "order_header", {"order_id": order_id})
+    if not header:
+        return None
+    order = header[0]
+    states = _rows(cursor, "order_states",
+                   {"order_id": order_id, "ranked_states": list(CANONICAL_STATES)})
+    trace_ids = [row["trace_id"] for row in _rows(cursor, "order_trace_ids", {"order_id": order_id})]
+    spans = _rows(cursor, "order_spans",
+                  {"order_id": order_id, "trace_ids": trace_ids, "limit": SPAN_LIMIT + 1})
+    state_at = order["state_at"]
+    return Journey(
+        **{k: order[k] for k in ("order_id", "order_name", "channel", "customer_email", "store_id",
+                                 "state", "state_at")},
+        age_seconds=(at - state_at).total_seconds() if state_at else None,
+        at=at,
+        states=[StateReached(**row) for row in states],
+        events=[JourneyEvent(**row) for row in _rows(cursor, "order_events", {"order_id": order_id})],
+        trace_ids=trace_ids,
+        spans=[JourneySpan(**row) for row in spans[:SPAN_LIMIT]],
+        spans_truncated=len(spans) > SPAN_LIMIT,
+        dlq=[JourneyDeadLetter(**row) for row in _rows(cursor, "order_dlq", {"order_id": order_id})],
+        sla=sla.evaluate(cursor, policy, at, order_id=order_id),
+        other_orders=[other for other in (other_orders or []) if other != order_id],
+    )

@@ -1,0 +1,75 @@
+"""Order journeys: any key finds the order, and the journey stitches events, traces and dead letters."""
+
+from __future__ import annotations
+
+import pytest
+
+from queries import Store, journey
+from queries.ingest import Table
+from queries.policy import load
+from tests.estate import add_events, add_rows, dead_letter, event, minutes, span
+
+POLICY = load()
+WEB = "4bf92f3577b34da6a3ce929d0e0e4736"   # the storefront's trace of order 1042
+ERP = "0af7651916cd43dd8448eb211c80319c"   # a later, asynchronous hop to the ERP (its own trace)
+
+
+@pytest.fixture
+def estate(store: Store) -> Store:
+    add_events(store, [
+        event("SO-1042", "order.captured", minutes(0), order_name="#1042",
+              customer_email="Dana@Example.com", trace_id=WEB),
+        event("SO-1042", "payment.authorized", minutes(1), system="payment", trace_id=WEB),
+        # recorded by the middleware a minute before the store says it happened: clock skew
+        event("SO-1042", "inventory.reserved", minutes(9), recorded=minutes(8), system="erp"),
+        event("SO-2001", "order.captured", minutes(30), order_name="#2001",
+              customer_email="dana@example.com"),
+    ])
+    add_rows(store, Table.SPANS, [
+        span(WEB, "a" * 16, "storefront-webhooks", "POST /orders", minutes(0), 120,
+             order_id="SO-1042"),
+        span(WEB, "b" * 16, "order-router", "publish erp.orders", minutes(0.01), 15,
+             parent_span_id="a" * 16, message_id="m-77"),
+        span(ERP, "c" * 16, "erp-adapter", "POST /api/salesorders", minutes(2), 30000,
+             status_code=2, status_message="timeout", order_id="SO-1042"),
+        span("f" * 32, "d" * 16, "erp-adapter", "unrelated", minutes(2), 5),
+    ])
+    add_rows(store, Table.DLQ_MESSAGES, [
+        dead_letter("dl-1", "erp.orders.dlq", "SO-1042", message_id="m-77", trace_id=ERP,
+                    error_text="Timeout after 30000 ms", fingerprint="g-timeout"),
+    ])
+    return store
+
+
+@pytest.mark.parametrize("key", ["SO-1042", "#1042", "1042", WEB.upper(), ERP, "m-77", "dl-1"])
+def test_every_kind_of_key_finds_the_order(estate: Store, key: str) -> None:
+    with estate.reading() as cursor:
+        assert journey.resolve(cursor, key)[0] == "SO-1042"
+
+
+def test_an_email_finds_all_its_orders_newest_first_whatever_its_case(estate: Store) -> None:
+    with estate.reading() as cursor:
+        assert journey.resolve(cursor, "DANA@example.COM") == ["SO-2001", "SO-1042"]
+
+
+def test_an_unknown_key_finds_nothing(estate: Store) -> None:
+    with estate.reading() as cursor:
+        assert journey.resolve(cursor, "#9999") == []
+
+
+def test_the_journey_stitches_every_trace_the_order_touched(estate: Store) -> None:
+    with estate.reading() as cursor:
+        order = journey.load(cursor, POLICY, "SO-1042", minutes(20))
+    assert order is not None
+    assert (order.order_name, order.channel, order.state) == ("#1042", "ecommerce", "inventory_reserved")
+    assert order.age_seconds == 11 * 60
+    assert [(s.state, s.source) for s in order.states] == [
+        ("captured", "ecommerce"), ("payment_authorized", "payment"), ("inventory_reserved", "erp")]
+    assert order.trace_ids == sorted([WEB, ERP])
+    # the router's publish span carries no order id, but belongs to the order's trace
+    assert [s.span_id[0] for s in order.spans] == ["a", "b", "c"]
+    assert order.spans[2].status_code == 2
+    assert [(d.id, d.group) for d in order.dlq] == [("dl-1", "g-timeout")]
+    assert [e.recorded_before_occurred for e in order.events] == [False, False, True]
+    assert {row.rule: row.status for row in order.sla} == {
+        "capture-to-reserve": "breached", "capture-to-release": "pending"}
