@@ -72,6 +72,7 @@ class SlaRule(_Strict):
 class Inventory(_Strict):
     stale_after: timedelta
     quiet_after: timedelta
+    systems: list[str] = Field(min_length=1)
 
     @field_validator("stale_after", "quiet_after", mode="before")
     @classmethod

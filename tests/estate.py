@@ -21,7 +21,7 @@ def minutes(n: float) -> datetime:
     return T0 + timedelta(minutes=n)
 
 
-def event(order_id: str, event_type: str, at: datetime, *, channel: str = "ecommerce",
+def event(order_id: str | None, event_type: str, at: datetime, *, channel: str = "ecommerce",
           recorded: datetime | None = None, system: str = "ecommerce", **fields: Any) -> dict[str, Any]:
     """One business event as the collectors would store it."""
     return {"event_id": fields.pop("event_id", f"e-{next(_ids)}"), "source": f"/test/{system}",
