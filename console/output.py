@@ -49,3 +49,43 @@ def _cell(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+def emit_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows([["" if value is None else inert_line(str(value)) for value in row] for row in rows])
+
+
+def emit_markdown(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    def cell(value: Any) -> str:
+        return inert_line(_cell(value)).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def emit_rows(fmt: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A table in the chosen format: table, csv or markdown."""
+    {"csv": emit_csv, "markdown": emit_markdown}.get(fmt, emit_table)(headers, rows)
+
+
+def seconds(value: float | None) -> str:
+    """A duration for people: 45s, 12m 5s, 3h 20m, 2d 4h."""
+    if value is None:
+        return "-"
+    sign, value = ("-", -value) if value < 0 else ("", value)
+    whole = int(round(value))
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{sign}{days}d {hours}h"
+    if hours:
+        return f"{sign}{hours}h {minutes}m"
+    if minutes:
+        return f"{sign}{minutes}m {secs}s"
+    return f"{sign}{secs}s"

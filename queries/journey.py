@@ -14,6 +14,7 @@ from queries.policy import CANONICAL_STATES, Policy
 from queries.sqlfiles import sql
 
 SPAN_LIMIT = 2000
+EXACT_KEYS = 5  # order id, name, trace id, message id, email: what `order KEY` accepts
 _TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
@@ -97,11 +98,16 @@ class Journey(BaseModel):
 
 def resolve(cursor: duckdb.DuckDBPyConnection, key: str) -> list[str]:
     """Order ids the key names, best match first (an email can name several orders)."""
+    params = key_params(key, max_how=EXACT_KEYS)
+    return [row[0] for row in cursor.execute(sql("order_resolve"), params).fetchall()]
+
+
+def key_params(key: str, max_how: int) -> dict[str, Any]:
+    """Bind a user's key for the search_hits CTE: the forms it could take, and how far to look."""
     key = key.strip()
     name = key if key.startswith("#") else f"#{key}"
-    params = {"key": key, "order_name": name,
-              "trace_id": key.lower() if _TRACE_ID.match(key) else None}
-    return [row[0] for row in cursor.execute(sql("order_resolve"), params).fetchall()]
+    trace_id = key.lower() if _TRACE_ID.match(key) else None
+    return {"key": key, "order_name": name, "trace_id": trace_id, "max_how": max_how}
 
 
 def _rows(cursor: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from queries import Store, journey
+from queries import Store, journey, search
 from queries.ingest import Table
 from queries.policy import load
 from tests.estate import add_events, add_rows, dead_letter, event, minutes, span
@@ -23,7 +23,8 @@ def estate(store: Store) -> Store:
         # recorded by the middleware a minute before the store says it happened: clock skew
         event("SO-1042", "inventory.reserved", minutes(9), recorded=minutes(8), system="erp"),
         event("SO-2001", "order.captured", minutes(30), order_name="#2001",
-              customer_email="dana@example.com"),
+              customer_email="dana@example.com", sku="TEE-RED-M", store_id="0042"),
+        event("SO-2002", "order.captured", minutes(31), order_name="#2002", sku="TEE-RED-M"),
     ])
     add_rows(store, Table.SPANS, [
         span(WEB, "a" * 16, "storefront-webhooks", "POST /orders", minutes(0), 120,
@@ -73,3 +74,17 @@ def test_the_journey_stitches_every_trace_the_order_touched(estate: Store) -> No
     assert [e.recorded_before_occurred for e in order.events] == [False, False, True]
     assert {row.rule: row.status for row in order.sla} == {
         "capture-to-reserve": "breached", "capture-to-release": "pending"}
+
+
+def test_search_ranks_exact_identifiers_before_skus_and_pages(estate: Store) -> None:
+    with estate.reading() as cursor:
+        by_sku = search.search(cursor, "TEE-RED-M")
+        by_store = search.search(cursor, "0042")
+        by_prefix = search.search(cursor, "SO-20", limit=1)
+        second_page = search.search(cursor, "SO-20", limit=1, offset=1)
+        nothing = search.search(cursor, "no such thing")
+    assert [(h.order_id, h.matched) for h in by_sku.orders] == [("SO-2002", "sku"), ("SO-2001", "sku")]
+    assert [(h.order_id, h.matched) for h in by_store.orders] == [("SO-2001", "store")]
+    assert by_prefix.total == 2 and [h.order_id for h in by_prefix.orders] == ["SO-2002"]
+    assert [h.order_id for h in second_page.orders] == ["SO-2001"]
+    assert nothing.total == 0 and nothing.orders == []

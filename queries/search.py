@@ -1,0 +1,44 @@
+"""Search orders by id, #name, email, trace id, message id, SKU or store; ranked and paged."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+from pydantic import BaseModel
+
+from queries.journey import key_params
+from queries.sqlfiles import sql
+
+ALL_KEYS = 8
+PAGE = 50
+
+
+class OrderHit(BaseModel):
+    order_id: str
+    matched: str
+    order_name: str | None
+    channel: str | None
+    state: str | None
+    state_at: datetime | None
+    store_id: str | None
+    last_at: datetime | None
+
+
+class SearchPage(BaseModel):
+    query: str
+    total: int
+    offset: int
+    orders: list[OrderHit]
+
+
+def search(cursor: duckdb.DuckDBPyConnection, text: str, offset: int = 0, limit: int = PAGE) -> SearchPage:
+    """Orders the text names, exact identifiers first, then SKUs and stores, newest first."""
+    params = {**key_params(text, max_how=ALL_KEYS), "limit": limit, "offset": offset}
+    cursor.execute(sql("search"), params)
+    names = [column[0] for column in cursor.description]
+    rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    total = rows[0].pop("total") if rows else 0
+    for row in rows[1:]:
+        row.pop("total")
+    return SearchPage(query=text, total=total, offset=offset, orders=[OrderHit(**row) for row in rows])
