@@ -8,13 +8,12 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 
-from console import output
+from console import cli_dlq, cli_report, output
 from console.errors import run_safely
-from queries import Store, policy
-from queries.errors import BackroomError
+from console.options import DbOption, JsonOption, store_for
+from queries import policy
 
 app = typer.Typer(
     name="backroom",
@@ -25,12 +24,6 @@ app = typer.Typer(
     add_completion=False,
 )
 
-DbOption = Annotated[
-    Optional[Path],
-    typer.Option("--db", help="The DuckDB store (default $BACKROOM_DB or ./backroom.duckdb).",
-                 show_default=False),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Stable JSON on stdout, for scripts.")]
 
 
 def _version(value: bool) -> None:
@@ -52,11 +45,6 @@ def main_options(
         os.environ["BACKROOM_DB"] = str(db)
     if config is not None:
         os.environ["BACKROOM_CONFIG"] = str(config)
-
-
-def store_for(db: Path | None) -> Store:
-    """The store named by a command's --db, else the global one."""
-    return Store.at(db)
 
 
 @app.command()
@@ -116,9 +104,12 @@ def policy_show(as_json: JsonOption = False) -> None:
     output.emit_line(render_toml(document))
 
 
+cli_report.register(app)
+cli_dlq.register(app)
+
 from console import cli_pending  # noqa: E402  (registers the contract's commands not built yet)
 
-cli_pending.register(app)
+cli_pending.register(app, {"dlq": cli_dlq.dlq_app})
 
 
 def main() -> None:

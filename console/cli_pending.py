@@ -10,16 +10,9 @@ from queries.errors import BackroomError
 PENDING = {
     "collect": ("Live collection: OTLP/HTTP receiver, RabbitMQ dead letters, tailing files.", 3),
     "tui": ("The console: overview, orders, SLA, inventory, dead letters, audit.", 5),
-    "order": ("One order's journey: states, events, spans, dead letters, SLA status.", 4),
-    "search": ("Orders matching an id, order name, email, trace id, message id or SKU.", 4),
-    "lag": ("Inventory lag percentiles and open movements by store, system or SKU.", 4),
     "audit": ("The actions trail: every replay, reroute, edit and discard.", 6),
 }
-PENDING_GROUPS = {
-    "sla": ("SLA breaches per rule, open and closed.", {"report": 4}),
-    "dlq": ("Dead letters: groups, list, show, replay, reroute.",
-            {"groups": 4, "list": 4, "show": 4, "replay": 6, "reroute": 6}),
-}
+PENDING_SUBCOMMANDS = {"dlq": {"replay": 6, "reroute": 6}}
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
@@ -35,14 +28,12 @@ def _pending(name: str, issue: int) -> typer.models.CommandFunctionType:
     return command
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     """Add every pending command, marked as such in its help."""
     for name, (help_text, issue) in PENDING.items():
         app.command(name, help=f"[not built yet] {help_text}", context_settings=_PASS_THROUGH)(
             _pending(name, issue))
-    for group, (help_text, subcommands) in PENDING_GROUPS.items():
-        sub = typer.Typer(help=help_text, no_args_is_help=True)
+    for group, subcommands in PENDING_SUBCOMMANDS.items():
         for name, issue in subcommands.items():
-            sub.command(name, help="[not built yet]", context_settings=_PASS_THROUGH)(
+            groups[group].command(name, help="[not built yet]", context_settings=_PASS_THROUGH)(
                 _pending(f"{group} {name}", issue))
-        app.add_typer(sub, name=group)

@@ -36,7 +36,8 @@ def render_toml(policy: dict[str, Any]) -> str:
             lines.append(f"channels = {_value(rule['channels'])}")
     inventory = policy["inventory"]
     lines += ["", "[inventory]"]
-    lines += [f'{key} = "{_duration(_seconds(value))}"' for key, value in inventory.items()]
+    lines += [f"{key} = {_value(value)}" if isinstance(value, list)
+              else f'{key} = "{_duration(_seconds(value))}"' for key, value in inventory.items()]
     lines += ["", "[console]", f"role = {_value(policy['console']['role'])}"]
     return "\n".join(lines)
 

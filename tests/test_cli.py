@@ -38,7 +38,9 @@ def test_version() -> None:
     (["--bogus"], "No such option: --bogus"),
     (["ingest"], "Missing argument 'paths'"),
     (["demo", "--orders", "many"], "'--orders'"),
-    (["order", "1042"], "'backroom order' is not in this build yet"),
+    (["dlq", "replay", "x"], "'backroom dlq replay' is not in this build yet"),
+    (["sla", "report", "--at", "yesterday"], "--at 'yesterday' is not a time"),
+    (["lag", "--by", "planet"], "'--by'"),
 ])
 def test_usage_errors_are_one_line_on_stderr_with_exit_code_2(args: list[str], says: str) -> None:
     result = backroom(*args)

@@ -1,0 +1,89 @@
+"""CLI commands over dead letters: groups, list, show (replay and reroute arrive with issue #6)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from console import output
+from console.options import DbOption, JsonOption, store_for
+from queries import dlq
+from queries.errors import BackroomError
+from queries.redact import mask_cards
+
+dlq_app = typer.Typer(help="Dead letters: failure groups, list, show, replay, reroute.", no_args_is_help=True)
+StatusOption = Annotated[Optional[list[str]], typer.Option(
+    "--status", help="dead, replayed, rerouted or discarded (repeatable; default dead).")]
+
+
+class UnknownMessage(BackroomError):
+    exit_code = 1
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("groups")
+def groups(status: StatusOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Dead letters grouped by failure fingerprint: count, queues, first/last seen, orders."""
+    with store_for(db).reading() as cursor:
+        found = dlq.groups(cursor, statuses=status)
+    if as_json:
+        output.emit_json({"groups": [g.model_dump(mode="json") for g in found]})
+        return
+    output.emit_table(["group", "count", "orders", "reason", "queue", "first seen", "last seen", "error"], [
+        (g.group, g.count, g.orders, g.reason, g.queue, g.first_seen, g.last_seen,
+         mask_cards((g.sample_error or "")[:80])) for g in found])
+
+
+@dlq_app.command("list")
+def list_messages(
+    group: Annotated[Optional[str], typer.Option(help="Only this failure group.")] = None,
+    queue: Annotated[Optional[str], typer.Option(help="Only this queue (dead-letter or original).")] = None,
+    order_id: Annotated[Optional[str], typer.Option("--order", help="Only this order's.")] = None,
+    status: StatusOption = None,
+    page: Annotated[int, typer.Option(min=1, help="Which page (200 a page).")] = 1,
+    db: DbOption = None, as_json: JsonOption = False,
+) -> None:
+    """Dead letters, newest first, filtered by group, queue, order or status."""
+    with store_for(db).reading() as cursor:
+        found = dlq.page(cursor, statuses=status or ["dead"], group=group, queue=queue,
+                         order_id=order_id, offset=(page - 1) * dlq.PAGE)
+    if as_json:
+        output.emit_json({"total": found.total, "offset": found.offset,
+                          "messages": [m.model_dump(mode="json") for m in found.messages]})
+        return
+    output.emit_table(["id", "queue", "reason", "count", "order", "status", "group", "last death"], [
+        (m.id, m.queue, m.reason, m.count, m.order_id, m.status, m.group, m.last_death_at)
+        for m in found.messages])
+    shown = len(found.messages)
+    output.note(f"{found.offset + 1 if shown else 0}–{found.offset + shown} of {found.total:,}")
+
+
+@dlq_app.command("show")
+def show(
+    message: Annotated[str, typer.Argument(help="The dead letter's id or message id.")],
+    db: DbOption = None, as_json: JsonOption = False,
+) -> None:
+    """One dead letter: where it died and why, its headers, its body decoded, its history."""
+    with store_for(db).reading() as cursor:
+        found = dlq.show(cursor, message)
+    if found is None:
+        raise UnknownMessage(f"no dead letter matches {message!r}")
+    document = found.model_dump(mode="json")
+    document["body"]["text"] = mask_cards(document["body"]["text"])
+    if as_json:
+        output.emit_json(document)
+        return
+    for label, key in (("id", "id"), ("queue", "queue"), ("died in", "original_queue"),
+                       ("reason", "reason"), ("deaths", "count"), ("first death", "first_death_at"),
+                       ("last death", "last_death_at"), ("order", "order_id"), ("trace", "trace_id"),
+                       ("message id", "message_id"), ("group", "group"), ("status", "status"),
+                       ("error", "error_text")):
+        output.emit_line(f"{label:>12}: {document[key] if document[key] is not None else '-'}")
+    output.emit_line("")
+    output.emit_json(document["headers"])
+    output.emit_line(f"\nbody ({document['body']['kind']}, {document['body']['size']:,} bytes):")
+    output.emit_line(document["body"]["text"])

@@ -1,0 +1,134 @@
+"""CLI commands that report what backroom knows: order, search, sla report, lag."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Annotated, Optional
+
+import typer
+
+from console import output, render_journey
+from console.options import DbOption, JsonOption, store_for
+from console.timeargs import duration, instant
+from queries import journey, lag, policy, search, sla
+from queries.errors import BackroomError
+
+
+class Format(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+
+
+class UnknownKey(BackroomError):
+    exit_code = 1
+
+
+FormatOption = Annotated[Format, typer.Option("--format", help="table, json, csv or markdown.")]
+AtOption = Annotated[Optional[str], typer.Option(
+    "--at", help="Evaluate as of this instant (ISO 8601; events recorded later are ignored).")]
+SinceOption = Annotated[Optional[str], typer.Option(
+    "--since", help="Count back this long from --at (e.g. 24h, 30m).")]
+
+sla_app = typer.Typer(help="SLA breaches per rule, open and closed.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("order")(order)
+    app.command("search")(search_orders)
+    app.command("lag")(lag_report)
+    app.add_typer(sla_app, name="sla")
+
+
+def _now(at: str | None) -> datetime:
+    return instant(at) or datetime.now(UTC)
+
+
+def order(
+    key: Annotated[str, typer.Argument(help="Order id, #name, trace id, message id or email.")],
+    at: AtOption = None, db: DbOption = None, as_json: JsonOption = False,
+) -> None:
+    """One order's journey: states, events, spans, dead letters, SLA status."""
+    when, rules = _now(at), policy.load()
+    with store_for(db).reading() as cursor:
+        found = journey.resolve(cursor, key)
+        if not found:
+            raise UnknownKey(f"no order matches {key!r}")
+        detail = journey.load(cursor, rules, found[0], when, other_orders=found)
+    assert detail is not None
+    if as_json:
+        output.emit_json(detail.model_dump(mode="json"))
+    else:
+        render_journey.print_journey(detail)
+
+
+def search_orders(
+    text: Annotated[str, typer.Argument(help="Order id (or prefix), #name, email, trace id, message id, SKU or store.")],
+    page: Annotated[int, typer.Option(min=1, help="Which page of results.")] = 1,
+    db: DbOption = None, as_json: JsonOption = False,
+) -> None:
+    """Orders matching an id, order name, email, trace id, message id, SKU or store."""
+    with store_for(db).reading() as cursor:
+        found = search.search(cursor, text, offset=(page - 1) * search.PAGE)
+    if as_json:
+        output.emit_json(found.model_dump(mode="json"))
+        return
+    output.emit_table(["order", "name", "channel", "state", "since", "store", "matched"], [
+        (h.order_id, h.order_name, h.channel, h.state, h.state_at, h.store_id, h.matched)
+        for h in found.orders])
+    shown = len(found.orders)
+    output.note(f"{found.offset + 1 if shown else 0}–{found.offset + shown} of {found.total:,}")
+
+
+@sla_app.command("report")
+def sla_report(
+    since: SinceOption = None,
+    from_: Annotated[Optional[str], typer.Option("--from", help="Orders that started at or after this instant.")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="Orders that started before this instant.")] = None,
+    at: AtOption = None,
+    channel: Annotated[Optional[str], typer.Option(help="Only this channel (pos, ecommerce, bopis, marketplace).")] = None,
+    fmt: FormatOption = Format.TABLE,
+    fail_on_breach: Annotated[bool, typer.Option("--fail-on-breach", help="Exit 1 when any breach is found.")] = False,
+    db: DbOption = None,
+) -> None:
+    """SLA per rule: orders in scope, met, breached, open; and every breach with its slowest hop."""
+    when, rules, back = _now(at), policy.load(), duration(since)
+    start, end = instant(from_, "--from"), instant(to, "--to")
+    with store_for(db).reading() as cursor:
+        result = sla.report(cursor, rules, when, since=back, from_ts=start, to_ts=end, channel=channel)
+    if fmt is Format.JSON:
+        output.emit_json(result.model_dump(mode="json"))
+    else:
+        output.emit_rows(fmt.value, ["rule", "orders", "met", "breached", "open", "pending", "p50", "p95"], [
+            (r.rule, r.orders, r.met, r.breached, r.open, r.pending, output.seconds(r.p50_seconds),
+             output.seconds(r.p95_seconds)) for r in result.rules])
+        if fmt is Format.TABLE and result.breaches:
+            output.emit_line("")
+            output.emit_table(["order", "name", "rule", "status", "elapsed", "slowest hop", "took"], [
+                (b.order_id, b.order_name, b.rule, b.status, output.seconds(b.elapsed_seconds),
+                 b.slowest_hop, output.seconds(b.slowest_hop_seconds)) for b in result.breaches])
+    if fail_on_breach and result.breaches:
+        raise typer.Exit(1)
+
+
+def lag_report(
+    by: Annotated[lag.LagBy, typer.Option("--by", help="Group by store, system or sku.")] = lag.LagBy.STORE,
+    since: SinceOption = None, at: AtOption = None, fmt: FormatOption = Format.TABLE, db: DbOption = None,
+) -> None:
+    """Inventory lag percentiles and open movements, and the stores that went quiet."""
+    when, rules, back = _now(at), policy.load(), duration(since)
+    with store_for(db).reading() as cursor:
+        result = lag.report(cursor, rules, when, by, since=back)
+    if fmt is Format.JSON:
+        output.emit_json(result.model_dump(mode="json"))
+        return
+    output.emit_rows(fmt.value, [by.value, "system", "movements", "open", "p50", "p95", "max", "oldest open"], [
+        (r.key, r.system, r.movements, r.open, output.seconds(r.p50_seconds), output.seconds(r.p95_seconds),
+         output.seconds(r.max_seconds), output.seconds(r.oldest_open_seconds)) for r in result.rows])
+    if fmt is Format.TABLE and result.quiet_stores:
+        quiet = ", ".join(f"{q.store_id} ({output.seconds(q.quiet_seconds)})" for q in result.quiet_stores[:20])
+        output.note(f"quiet stores: {quiet}")
+
+

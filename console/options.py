@@ -1,0 +1,22 @@
+"""Options every command shares (`--db`, `--json`) and the store they name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from queries import Store
+
+DbOption = Annotated[
+    Optional[Path],
+    typer.Option("--db", help="The DuckDB store (default $BACKROOM_DB or ./backroom.duckdb).",
+                 show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Stable JSON on stdout, for scripts.")]
+
+
+def store_for(db: Path | None) -> Store:
+    """The store named by a command's --db, else the global --db / $BACKROOM_DB / default."""
+    return Store.at(db)

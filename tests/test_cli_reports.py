@@ -1,0 +1,89 @@
+"""The reporting commands as a cron job or a person runs them, over a small hand-made estate."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from queries import Store
+from queries.ingest import Table
+from tests.estate import add_events, add_rows, dead_letter, event, minutes
+from tests.test_cli import backroom
+
+AT = minutes(120).isoformat()
+
+
+@pytest.fixture
+def db(store: Store, store_path: Path) -> str:
+    add_events(store, [
+        event("SO-1", "order.captured", minutes(0), order_name="#1001", customer_email="a@example.com"),
+        event("SO-1", "inventory.reserved", minutes(2)),
+        event("SO-2", "order.captured", minutes(0), order_name="#1002"),   # stuck: open breach
+        event(None, "inventory.movement", minutes(0), system="pos", movement_id="M1", store_id="0007"),
+        event(None, "inventory.applied", minutes(3), system="erp", movement_id="M1", applied_system="erp"),
+    ])
+    add_rows(store, Table.DLQ_MESSAGES, [
+        dead_letter("dl-1", "erp.orders.dlq", "SO-2", fingerprint="g1", first_death_at=minutes(1),
+                    error_text="card 4111111111111111 declined", body=b'{"pan":"4111 1111 1111 1111"}',
+                    headers="{}", content_type="application/json")])
+    return str(store_path)
+
+
+def test_order_json_has_the_contract_keys(db: str) -> None:
+    result = backroom("--db", db, "order", "#1002", "--at", AT, "--json")
+    assert result.returncode == 0, result.stderr
+    journey = json.loads(result.stdout)
+    assert {"order_id", "order_name", "channel", "state", "states", "events", "spans", "dlq", "sla"} <= set(journey)
+    assert journey["order_id"] == "SO-2" and journey["state"] == "captured"
+    assert journey["states"][0].keys() >= {"state", "at", "source"}
+    assert {"rule": "capture-to-reserve", "status": "open", "elapsed_seconds": 7200.0}.items() <= \
+        next(s for s in journey["sla"] if s["rule"] == "capture-to-reserve").items()
+    assert [d["id"] for d in journey["dlq"]] == ["dl-1"]
+
+
+def test_order_for_people_and_an_unknown_key(db: str) -> None:
+    shown = backroom("--db", db, "order", "a@example.com", "--at", AT)
+    assert shown.returncode == 0 and "order SO-1  #1001" in shown.stdout
+    unknown = backroom("--db", db, "order", "#4040")
+    assert unknown.returncode == 1 and unknown.stderr == "backroom: no order matches '#4040'\n"
+
+
+def test_sla_report_formats_and_fail_on_breach(db: str) -> None:
+    as_json = backroom("--db", db, "sla", "report", "--at", AT, "--format", "json", "--fail-on-breach")
+    assert as_json.returncode == 1
+    report = json.loads(as_json.stdout)
+    reserve = next(r for r in report["rules"] if r["rule"] == "capture-to-reserve")
+    assert (reserve["orders"], reserve["met"], reserve["breached"], reserve["open"]) == (2, 1, 0, 1)
+    assert [(b["order_id"], b["rule"], b["status"]) for b in report["breaches"]] == [
+        ("SO-2", "capture-to-reserve", "open")]
+    rows = list(csv.DictReader(io.StringIO(backroom("--db", db, "sla", "report", "--at", AT, "--format", "csv").stdout)))
+    assert {"rule": "capture-to-reserve", "orders": "2", "met": "1", "open": "1"}.items() <= rows[0].items()
+    markdown = backroom("--db", db, "sla", "report", "--at", AT, "--format", "markdown").stdout
+    assert markdown.startswith("| rule | orders | met |") and "| capture-to-reserve | 2 | 1 | 0 | 1 |" in markdown
+    early = backroom("--db", db, "sla", "report", "--at", minutes(1).isoformat(), "--fail-on-breach")
+    assert early.returncode == 0
+
+
+def test_lag_json_rows(db: str) -> None:
+    result = backroom("--db", db, "lag", "--by", "store", "--at", AT, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = {(r["key"], r["system"]): r for r in json.loads(result.stdout)["rows"]}
+    assert rows[("0007", "erp")]["p50_seconds"] == 180 and rows[("0007", "ecommerce")]["open"] == 1
+    assert set(rows[("0007", "erp")]) >= {"key", "system", "movements", "open", "p50_seconds",
+                                          "p95_seconds", "max_seconds"}
+
+
+def test_dlq_commands_mask_card_numbers(db: str) -> None:
+    groups = json.loads(backroom("--db", db, "dlq", "groups", "--json").stdout)["groups"]
+    assert [(g["group"], g["count"]) for g in groups] == [("g1", 1)]
+    listed = json.loads(backroom("--db", db, "dlq", "list", "--json").stdout)["messages"]
+    assert set(listed[0]) >= {"id", "queue", "reason", "count", "order_id", "status", "group"}
+    shown = backroom("--db", db, "dlq", "show", "dl-1")
+    assert shown.returncode == 0 and "4111 1111 1111 1111" not in shown.stdout
+    assert "**** **** **** 1111" in shown.stdout
+    missing = backroom("--db", db, "dlq", "show", "nope")
+    assert missing.returncode == 1 and missing.stderr == "backroom: no dead letter matches 'nope'\n"
