@@ -59,13 +59,13 @@ class SlaReport(BaseModel):
         return len(self.breaches)
 
 
-def _rules(policy: Policy) -> list[dict[str, Any]]:
+def rule_params(policy: Policy) -> list[dict[str, Any]]:
     return [{"name": r.name, "from_state": r.from_state, "to_state": r.to_state,
              "within_s": r.within.total_seconds(), "channels": r.channels} for r in policy.sla]
 
 
 def _params(policy: Policy, at: datetime, **filters: Any) -> dict[str, Any]:
-    base = {"rules": _rules(policy), "at": at, "channel": None, "store_id": None,
+    base = {"rules": rule_params(policy), "at": at, "channel": None, "store_id": None,
             "from_ts": None, "to_ts": None, "order_id": None}
     return {**base, **filters}
 
@@ -91,12 +91,17 @@ def report(
     if since is not None and from_ts is None:
         from_ts = at - since
     filters = {"channel": channel, "from_ts": from_ts, "to_ts": to_ts}
-    counts = {row[0]: row for row in cursor.execute(
-        sql("sla_summary"), _params(policy, at, **filters)).fetchall()}
-    rules = [_summary(rule, counts.get(rule.name)) for rule in policy.sla]
+    rules = summary(cursor, policy, at, **filters)
     breaches = evaluate(cursor, policy, at, statuses=BREACH_STATUSES, **filters)
     return SlaReport(at=at, from_ts=from_ts, to_ts=to_ts, channel=channel, rules=rules,
                      breaches=breaches)
+
+
+def summary(cursor: duckdb.DuckDBPyConnection, policy: Policy, at: datetime, **filters: Any) -> list[RuleSummary]:
+    """Per rule counts and percentiles only (no breach list): what the overview needs."""
+    counts = {row[0]: row for row in cursor.execute(
+        sql("sla_summary"), _params(policy, at, **filters)).fetchall()}
+    return [_summary(rule, counts.get(rule.name)) for rule in policy.sla]
 
 
 def _summary(rule: Any, row: tuple[Any, ...] | None) -> RuleSummary:
