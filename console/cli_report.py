@@ -80,6 +80,10 @@ def search_orders(
         for h in found.orders])
     shown = len(found.orders)
     output.note(f"{found.offset + 1 if shown else 0}–{found.offset + shown} of {found.total:,}")
+    if found.dead_letters:
+        output.emit_line("\ndead letters whose text matches")
+        output.emit_table(["dead letter", "order", "score"],
+                          [(h.dlq_id, h.order_id, f"{h.score:.2f}") for h in found.dead_letters])
 
 
 @sla_app.command("report")

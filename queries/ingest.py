@@ -130,3 +130,54 @@ def record_rejects(
     finally:
         cursor.unregister("incoming_rejects")
     return len(batch)
+
+
+def checkpoint(
+    cursor: duckdb.DuckDBPyConnection,
+    ingest_id: int,
+    totals: IngestTotals,
+    offset_to: int | None,
+    lines: int | None,
+) -> None:
+    """Record how far an unfinished ingest got; committed with its rows so a rerun resumes there."""
+    cursor.execute(
+        "UPDATE ingest_log SET offset_to = $offset_to, lines = $lines, rows_written = $rows, "
+        "rejects = $rejects, skipped_duplicates = $dups WHERE ingest_id = $id",
+        {"offset_to": offset_to, "lines": lines, "rows": orjson.dumps(totals.rows).decode(),
+         "rejects": totals.rejects, "dups": totals.skipped_duplicates, "id": ingest_id},
+    )
+
+
+@dataclass(frozen=True)
+class PriorIngest:
+    """The latest ingest on record of one content identity and format."""
+
+    ingest_id: int
+    finished: bool
+    offset_to: int | None
+    lines: int | None
+    totals: IngestTotals
+
+    @property
+    def records(self) -> int:
+        """Records it read: rows written, duplicates skipped and rejects."""
+        return sum(self.totals.rows.values()) + self.totals.skipped_duplicates + self.totals.rejects
+
+
+def previous_ingest(
+    cursor: duckdb.DuckDBPyConnection, identity: str, fmt: str
+) -> PriorIngest | None:
+    """The latest finished ingest of this content and format, else the latest unfinished one."""
+    row = cursor.execute(
+        "SELECT ingest_id, finished_at IS NOT NULL, offset_to, lines, rows_written, rejects, "
+        "skipped_duplicates FROM ingest_log WHERE identity = $identity AND format = $format "
+        "ORDER BY finished_at IS NOT NULL DESC, ingest_id DESC LIMIT 1",
+        {"identity": identity, "format": fmt},
+    ).fetchone()
+    if row is None:
+        return None
+    ingest_id, finished, offset_to, lines, rows_written, rejects, skipped = row
+    written = orjson.loads(rows_written) if rows_written else {}
+    totals = IngestTotals(skipped_duplicates=int(skipped), rejects=int(rejects))
+    totals.rows.update({str(table): int(count) for table, count in written.items()})
+    return PriorIngest(int(ingest_id), bool(finished), offset_to, lines, totals)

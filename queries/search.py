@@ -7,6 +7,7 @@ from datetime import datetime
 import duckdb
 from pydantic import BaseModel
 
+from queries import search_index
 from queries.journey import key_params
 from queries.sqlfiles import sql
 
@@ -25,11 +26,20 @@ class OrderHit(BaseModel):
     last_at: datetime | None
 
 
+class TextHit(BaseModel):
+    """A dead letter whose body or error text matched the words searched for."""
+
+    dlq_id: str
+    order_id: str | None
+    score: float
+
+
 class SearchPage(BaseModel):
     query: str
     total: int
     offset: int
     orders: list[OrderHit]
+    dead_letters: list[TextHit] = []
 
 
 def search(cursor: duckdb.DuckDBPyConnection, text: str, offset: int = 0, limit: int = PAGE) -> SearchPage:
@@ -41,4 +51,16 @@ def search(cursor: duckdb.DuckDBPyConnection, text: str, offset: int = 0, limit:
     total = rows[0].pop("total") if rows else 0
     for row in rows[1:]:
         row.pop("total")
-    return SearchPage(query=text, total=total, offset=offset, orders=[OrderHit(**row) for row in rows])
+    found = SearchPage(query=text, total=total, offset=offset, orders=[OrderHit(**row) for row in rows])
+    if not found.orders and offset == 0:
+        found.dead_letters = text_hits(cursor, text, limit)
+    return found
+
+
+def text_hits(cursor: duckdb.DuckDBPyConnection, text: str, limit: int = PAGE) -> list[TextHit]:
+    """Dead letters whose text matches, through the fts index (none when there is no index yet)."""
+    if not search_index.has_index(cursor):
+        return []
+    cursor.execute("LOAD fts")
+    cursor.execute(sql("search_text"), {"text": text, "limit": limit})
+    return [TextHit(dlq_id=r[0], order_id=r[1], score=r[2]) for r in cursor.fetchall()]

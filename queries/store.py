@@ -92,8 +92,14 @@ class Store:
                 cursor.close()
 
     @contextmanager
-    def writing(self, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor in one transaction on the store, attached read-write; commits on success."""
+    def writing(
+        self, timeout: float | None = None, transaction: bool = True,
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor in one transaction on the store, attached read-write; commits on success.
+
+        `transaction=False` gives an autocommit cursor, for maintenance (such as rebuilding the
+        fts index) that DuckDB cannot commit as part of a larger transaction.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._attached("rw", timeout):
             cursor = self._db.cursor()
@@ -102,6 +108,9 @@ class Store:
                 if not self._schema_checked:
                     schema.migrate(cursor)
                     self._schema_checked = True
+                if not transaction:
+                    yield cursor
+                    return
                 cursor.execute("BEGIN TRANSACTION")
                 try:
                     yield cursor

@@ -53,3 +53,14 @@ def test_show_decodes_json_and_previews_binary(estate: Store) -> None:
     assert poison is not None and poison.body.kind == "binary" and poison.count == 25
     assert poison.body.text.startswith("00000000  00 9f 92 96 62 69 6e 61 72 79")
     assert missing is None
+
+
+def test_payload_text_is_found_through_the_fts_index(estate: Store) -> None:
+    from queries import search, search_index
+
+    assert search_index.rebuild(estate) == 8
+    with estate.reading() as cursor:
+        hits = search.search(cursor, "schema validation")
+        body_hit = search.search(cursor, "lines SO-9")
+    assert hits.orders == [] and [h.dlq_id for h in hits.dead_letters] == ["s1"]
+    assert [h.order_id for h in body_hit.dead_letters] == ["SO-9"]
