@@ -8,7 +8,7 @@ import typer
 
 from console import output
 from console.options import DbOption, JsonOption, store_for
-from queries import dlq
+from queries import audit, dlq
 from queries.errors import BackroomError
 from queries.redact import mask_cards
 
@@ -23,6 +23,23 @@ class UnknownMessage(BackroomError):
 
 def register(app: typer.Typer) -> None:
     app.add_typer(dlq_app, name="dlq")
+    app.command("audit")(audit_trail)
+
+
+def audit_trail(
+    who: Annotated[Optional[str], typer.Option(help="Only this operator's actions.")] = None,
+    action: Annotated[Optional[str], typer.Option(help="replay, reroute, edit or discard.")] = None,
+    db: DbOption = None, as_json: JsonOption = False,
+) -> None:
+    """The actions trail: every replay, reroute, edit and discard, who, when, and how it ended."""
+    with store_for(db).reading() as cursor:
+        found = audit.trail(cursor, who=who, action=action)
+    if as_json:
+        output.emit_json({"actions": [a.model_dump(mode="json") for a in found]})
+        return
+    output.emit_table(["at", "who", "action", "messages", "target", "dry run", "outcome"], [
+        (a.at, a.who, a.action, len(a.message_ids), a.target, "yes" if a.dry_run else "no", a.outcome)
+        for a in found])
 
 
 @dlq_app.command("groups")

@@ -10,7 +10,6 @@ from queries.errors import BackroomError
 PENDING = {
     "collect": ("Live collection: OTLP/HTTP receiver, RabbitMQ dead letters, tailing files.", 3),
     "tui": ("The console: overview, orders, SLA, inventory, dead letters, audit.", 5),
-    "audit": ("The actions trail: every replay, reroute, edit and discard.", 6),
 }
 PENDING_SUBCOMMANDS = {"dlq": {"replay": 6, "reroute": 6}}
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
