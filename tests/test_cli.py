@@ -90,7 +90,9 @@ def test_demo_builds_an_estate_through_the_collectors_without_rejects(tmp_path: 
     assert orders >= 400 and spans > orders and dead > 0 and rejects == 0
     assert f"{orders:,} orders" in result.stdout
 
-    again = backroom("--db", str(db), "ingest", str(tmp_path / "demo-estate"), "--json")
+    estate = tmp_path / "demo-estate"
+    again = backroom("--db", str(db), "ingest", *(str(estate / part) for part in ("traces", "events", "dlq")),
+                     "--json")
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)
     assert sum(report["rows"].values()) == 0 and report["skipped_duplicates"] > 0
