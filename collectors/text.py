@@ -1,4 +1,4 @@
-"""Text helpers for untrusted input: escaped excerpts, JSON error reasons, failure-text normalisation."""
+"""Text from untrusted input: escaped excerpts, JSON error reasons, error folding, traceparent."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def escape(text: str) -> str:
 
 
 def excerpt(raw: bytes | str, limit: int = EXCERPT_CHARS) -> str:
-    """The first characters of a record, invalid UTF-8 and control characters escaped, at most `limit` long."""
+    """A record's first characters, bad UTF-8 and control characters escaped, at most `limit`."""
     if isinstance(raw, bytes):
         text = raw[:_EXCERPT_BYTES].decode("utf-8", errors="backslashreplace")
     else:
@@ -41,20 +41,22 @@ def excerpt(raw: bytes | str, limit: int = EXCERPT_CHARS) -> str:
 
 
 def json_error(exc: Exception) -> str:
-    """A one-line reason from an orjson decode error, with the column instead of orjson's 'line 1'."""
+    """A one-line reason from an orjson decode error, naming the column, not orjson's 'line 1'."""
     message = str(exc)
     match = _ORJSON_POSITION.search(message)
     if match:
         message = f"{message[: match.start()]} (column {match[1]})"
     if "not valid UTF-8" in message:
-        return f"not valid UTF-8 {message[message.find('('):]}" if "(" in message else "not valid UTF-8"
+        position = message[message.find("("):] if "(" in message else ""
+        return f"not valid UTF-8 {position}".strip()
     return f"invalid JSON: {message}"
 
 
 # Order matters: the most specific shapes first, bare numbers last.
 _FOLDS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?"),
-     "<ts>"),
+    (re.compile(
+        r"\b\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?"
+    ), "<ts>"),
     (re.compile(r"\b\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\b"), "<ts>"),
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"), "<uuid>"),
     (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), "<email>"),
@@ -68,7 +70,7 @@ _FOLD_LIMIT = 2000
 
 
 def normalise_error(text: str | None) -> str:
-    """Fold the parts of an error text that vary per message (numbers, ids, timestamps) into placeholders."""
+    """Fold what varies per message in an error text (numbers, ids, times) into placeholders."""
     if not text:
         return ""
     folded = text[:_FOLD_LIMIT].lower()
@@ -78,6 +80,44 @@ def normalise_error(text: str | None) -> str:
 
 
 def fingerprint(reason: str | None, original_queue: str | None, error_text: str | None) -> str:
-    """A short stable hash grouping like failures: reason + original queue + normalised error text."""
+    """A short stable hash grouping like failures: reason + original queue + folded error text."""
     key = "\x1f".join((reason or "", original_queue or "", normalise_error(error_text)))
     return hashlib.sha256(key.encode("utf-8", errors="surrogatepass")).hexdigest()[:16]
+
+
+_TRACEPARENT = re.compile(
+    r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?", re.IGNORECASE | re.DOTALL
+)
+_PLAIN_TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
+_ZERO_TRACE = "0" * 32
+_ZERO_SPAN = "0" * 16
+
+
+def _traceparent_parts(value: str) -> tuple[str, str, str, str | None] | None:
+    """(version, trace id, parent id, rest) in lower case, or None when the shape is wrong."""
+    lowered = value.strip().lower()
+    if _PLAIN_TRACEPARENT.fullmatch(lowered):  # the common case, without groups
+        return lowered[:2], lowered[3:35], lowered[36:52], None
+    match = _TRACEPARENT.fullmatch(lowered)
+    if match is None:
+        return None
+    return match[1], match[2], match[3], match[5]
+
+
+def parse_traceparent(value: object) -> tuple[str, str] | None:
+    """(trace id, parent span id) in lower case from a W3C traceparent; None when malformed.
+
+    Lenient only on case and surrounding blanks: version ff, all-zero ids, a version 00 header
+    with extra fields, or a future version whose extra part does not start with '-' are invalid.
+    """
+    if not isinstance(value, str) or len(value) > 512:
+        return None
+    parts = _traceparent_parts(value)
+    if parts is None:
+        return None
+    version, trace_id, parent_id, rest = parts
+    if version == "ff" or (version == "00" and rest):
+        return None
+    if trace_id == _ZERO_TRACE or parent_id == _ZERO_SPAN:
+        return None
+    return trace_id, parent_id

@@ -13,7 +13,7 @@ import typer
 from console import cli_dlq, cli_report, output
 from console.errors import run_safely
 from console.options import DbOption, JsonOption, store_for
-from queries import policy, rollup
+from queries import policy
 
 app = typer.Typer(
     name="backroom",
@@ -77,9 +77,7 @@ def ingest(
     """Read trace, event and dead-letter files into the store, idempotently."""
     from collectors import ingest_paths
 
-    store = store_for(db)
-    report = ingest_paths(store, paths, fmt=fmt, policy=policy.load())
-    rollup.after_ingest(store)
+    report = ingest_paths(store_for(db), paths, fmt=fmt, policy=policy.load())
     if as_json:
         output.emit_json(report.to_json())
     else:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from collectors import ingest_paths
 from collectors.demo import generate
-from queries import Store, meta, rollup
+from queries import Store, meta
 from queries.errors import StoreIncompatible
 
 ORIGIN_KEY = "origin"
@@ -54,7 +54,6 @@ def build(db: Path, orders: int, seed: int, now: datetime | None = None) -> Demo
     store = Store.at(building)
     # manifest.json is the generator's ground truth for tests, not an input a collector reads
     report = ingest_paths(store, [estate_dir / part for part in ("traces", "events", "dlq")])
-    rollup.after_ingest(store)
     with store.writing() as cursor:
         meta.put(cursor, ORIGIN_KEY, DEMO_ORIGIN)
         meta.put(cursor, "demo_seed", str(seed))

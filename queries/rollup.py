@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from queries import search_index
 from queries.policy import CANONICAL_STATES
-from queries.store import Store
 from queries.sqlfiles import sql
 
 
@@ -16,9 +14,3 @@ def refresh_orders(cursor: duckdb.DuckDBPyConnection, since_ingest: int) -> None
     cursor.execute(sql("refresh_orders"),
                    {"since_ingest": since_ingest, "ranked_states": list(CANONICAL_STATES)})
 
-
-def after_ingest(store: Store, since_ingest: int = 0) -> None:
-    """Bring the rollups and the fts index up to date after new rows went in."""
-    with store.writing() as cursor:
-        refresh_orders(cursor, since_ingest)
-    search_index.rebuild(store)

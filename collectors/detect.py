@@ -1,0 +1,294 @@
+"""Tell a file's format from its content (never its name), and read its JSON records."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import re
+import zlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO, NamedTuple
+
+import orjson
+
+from collectors.rows import Where
+from collectors.text import json_error
+from queries.errors import BackroomError
+
+OTLP = "otlp"
+EVENTS = "events"
+RABBITMQ_DLQ = "rabbitmq-dlq"
+FORMATS = (OTLP, EVENTS, RABBITMQ_DLQ)
+
+_BOM = b"\xef\xbb\xbf"
+_HEAD_LINES = 50
+# For documents that do not fit on one line: the marker key that appears first decides.
+_MARKERS = re.compile(
+    rb'"(?P<otlp>resourceSpans|batches|scopeSpans|instrumentationLibrarySpans)"\s*:'
+    rb'|"(?P<events>specversion)"\s*:'
+    rb'|"(?P<dlq>payload_encoding|payload_bytes|x-death|message_count|routing_key)"\s*:'
+)
+_OTHER_SIGNALS = (b'"resourceLogs"', b'"resourceMetrics"', b'"resourceProfiles"')
+EXPECTED = (
+    "expected OTLP JSON traces (resourceSpans), CloudEvents JSON (specversion) "
+    "or a RabbitMQ management-API /get dump (payload, properties)"
+)
+
+
+class SourceUnreadable(BackroomError):
+    """A path given to ingest cannot be read at all (missing, a permission, an I/O error)."""
+
+
+class Undetected(ValueError):
+    """The content matches none of the formats; the message says what was seen."""
+
+
+def format_of_value(value: Any) -> str | None:
+    """The format one parsed JSON value belongs to, or None when it does not say."""
+    if isinstance(value, list):
+        first = next((item for item in value if isinstance(item, dict)), None)
+        if first is None:
+            return None
+        kind = format_of_value(first)
+        return kind if kind in (EVENTS, RABBITMQ_DLQ) else None
+    if not isinstance(value, dict):
+        return None
+    if "resourceSpans" in value or "batches" in value:
+        return OTLP
+    if "specversion" in value:
+        return EVENTS
+    if isinstance(value.get("messages"), list) or "payload_encoding" in value:
+        return RABBITMQ_DLQ
+    if "payload" in value and "properties" in value:
+        return RABBITMQ_DLQ
+    return None
+
+
+def _format_of_lines(head: bytes) -> str | None:
+    """The first line in the head that parses and says what it is decides."""
+    for line in head.splitlines()[:_HEAD_LINES]:
+        stripped = line.strip().removeprefix(_BOM).strip()
+        if not stripped:
+            continue
+        try:
+            kind = format_of_value(orjson.loads(stripped))
+        except orjson.JSONDecodeError:
+            continue
+        if kind is not None:
+            return kind
+    return None
+
+
+def _format_of_markers(head: bytes) -> str | None:
+    match = _MARKERS.search(head)
+    if match is None:
+        return None
+    return {"otlp": OTLP, "events": EVENTS, "dlq": RABBITMQ_DLQ}[match.lastgroup or ""]
+
+
+def _looks_binary(head: bytes) -> bool:
+    sample = head[:4096]
+    if not sample:
+        return False
+    controls = sum(1 for byte in sample if byte < 9 or 13 < byte < 32)
+    return controls * 10 > len(sample)
+
+
+def detect(head: bytes) -> str:
+    """The format of a file from its first bytes; raises Undetected with an actionable reason."""
+    text = head.removeprefix(_BOM).lstrip()
+    if _looks_binary(text):
+        raise Undetected(
+            "binary content: not a JSON format backroom reads "
+            "(OTLP protobuf and zstd-compressed exports are not supported; use format: json)"
+        )
+    kind = _format_of_lines(text) or _format_of_markers(text)
+    if kind is not None:
+        return kind
+    if any(signal in text for signal in _OTHER_SIGNALS):
+        raise Undetected("OTLP logs or metrics, not traces: backroom reads OTLP traces only")
+    if not text.startswith((b"{", b"[")):
+        raise Undetected(f"not JSON: {EXPECTED}")
+    raise Undetected(f"format not recognised: {EXPECTED}")
+
+
+def unreadable(path: Path, exc: OSError) -> SourceUnreadable:
+    """The one-line error for a path that cannot be read."""
+    cause = exc.strerror or type(exc).__name__
+    return SourceUnreadable(f"cannot read {path}: {cause.lower()}")
+
+
+def expand(paths: Sequence[Path], skip: Sequence[Path] = ()) -> list[Path]:
+    """Files to read: files as given, folders walked recursively in sorted order.
+
+    Inside folders, hidden entries and the files in `skip` (the store itself and its WAL,
+    when someone ingests the folder that holds it) are left out.
+    """
+    skipped = {path.resolve() for path in skip}
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(name for name in dirs if not name.startswith("."))
+                found = (Path(root) / name for name in sorted(names) if not name.startswith("."))
+                files += [file for file in found if file.resolve() not in skipped]
+        elif path.exists():
+            files.append(path)
+        else:
+            raise unreadable(path, FileNotFoundError(2, "No such file or directory"))
+    return files
+
+
+def preflight(files: Sequence[Path]) -> None:
+    """Refuse the whole run before writing anything when a file cannot be opened."""
+    for path in files:
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            raise unreadable(path, exc) from None
+
+
+HEAD_BYTES = 64 * 1024
+MAX_LINE_BYTES = 64 * 1024 * 1024  # OTLP/HTTP's recommended body limit; longer lines are rejected
+MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_binary(path: Path) -> BinaryIO:
+    """The file's bytes, transparently decompressed when it is gzip (by magic number, not name)."""
+    handle = path.open("rb")
+    if handle.peek(2)[:2] == _GZIP_MAGIC:
+        handle.close()
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return handle
+
+
+def identity_of(path: Path) -> str:
+    """What makes this file the same content again: its size and the SHA-256 of all its bytes."""
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        size = handle.tell()
+    return f"{size}:sha256:{digest}"
+
+
+def read_head(path: Path) -> bytes:
+    """The first bytes of the (decompressed) content, enough to tell its format and layout."""
+    with open_binary(path) as handle:
+        try:
+            return handle.read(HEAD_BYTES)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise Undetected(f"corrupt gzip stream: {exc}") from None
+
+
+def is_document(head: bytes) -> bool:
+    """Whether the content is one JSON document over several lines rather than one value per line.
+
+    JSON Lines is the default. A file is read as one document only when its first line is
+    complete, fails to parse alone, and is a lone `{` or `[` or ends inside a structure with
+    the next line indented or closing one, as pretty-printed JSON is; a JSON Lines file whose
+    first line is cut short still goes line by line, so its other lines are not lost.
+    """
+    lines = [line for line in head.splitlines(keepends=True) if line.strip()][:2]
+    if not lines or not lines[0].endswith(b"\n"):
+        return False  # empty, or a first line longer than the head: not pretty-printed
+    first = lines[0].strip().removeprefix(_BOM).strip()
+    try:
+        orjson.loads(first)
+        return False
+    except orjson.JSONDecodeError:
+        pass
+    if first in (b"{", b"["):
+        return True
+    if first[-1:] not in (b"{", b"[", b",", b":"):
+        return False
+    return len(lines) == 1 or lines[1][:1] in (b" ", b"\t", b'"', b"}", b"]")
+
+
+class Failed(NamedTuple):
+    """A record that could not even be parsed as JSON."""
+
+    reason: str
+
+
+def _line_error(data: bytes) -> str:
+    try:  # parse again without the line end, so that the column orjson names is on this line
+        orjson.loads(data.rstrip())
+        reason = "invalid JSON"
+    except orjson.JSONDecodeError as exc:
+        reason = json_error(exc)
+    if b"\x00" in data:
+        reason = f"contains NUL bytes; {reason}"
+    if not data.endswith(b"\n"):
+        reason = f"truncated last line? {reason}"
+    return reason
+
+
+class Records:
+    """The JSON values of a file, one per line or one whole document, with where each came from."""
+
+    def __init__(
+        self, handle: BinaryIO, *, document: bool, offset: int = 0, line: int = 0,
+        max_line: int = MAX_LINE_BYTES,
+    ) -> None:
+        self.handle, self.document, self.max_line = handle, document, max_line
+        self.offset = offset  # bytes consumed so far
+        self.line = line  # lines consumed so far
+
+    def __iter__(self) -> Iterator[tuple[Any, Where]]:
+        return self._document() if self.document else self._lines()
+
+    def _lines(self) -> Iterator[tuple[Any, Where]]:
+        try:
+            yield from self._parsed_lines()
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            # A truncated or corrupt .gz: everything before this point is kept.
+            where = Where(self.line + 1, self.offset, b"")
+            yield Failed(f"corrupt gzip stream after this point: {exc}"), where
+
+    def _parsed_lines(self) -> Iterator[tuple[Any, Where]]:
+        readline, limit, loads = self.handle.readline, self.max_line + 1, orjson.loads
+        while data := readline(limit):
+            start = self.offset
+            self.offset += len(data)
+            self.line += 1
+            if len(data) == limit and not data.endswith(b"\n"):
+                self.offset += self._skip_rest_of_line()
+                reason = f"line longer than {self.max_line:,} bytes"
+                yield Failed(reason), Where(self.line, start, data[:1024])
+                continue
+            if data.startswith(_BOM):
+                data = data[3:]
+            try:
+                value = loads(data)
+            except orjson.JSONDecodeError:
+                if data.strip():
+                    yield Failed(_line_error(data)), Where(self.line, start, data)
+                continue
+            yield value, Where(self.line, start, data)
+
+    def _skip_rest_of_line(self) -> int:
+        skipped = 0
+        while chunk := self.handle.readline(1024 * 1024):
+            skipped += len(chunk)
+            if chunk.endswith(b"\n"):
+                break
+        return skipped
+
+    def _document(self) -> Iterator[tuple[Any, Where]]:
+        content = self.handle.read(MAX_DOCUMENT_BYTES + 1)
+        self.offset += len(content)
+        self.line += content.count(b"\n") + (0 if content.endswith(b"\n") else 1)
+        where = Where(1, 0, content)
+        if len(content) > MAX_DOCUMENT_BYTES:
+            yield Failed(f"document larger than {MAX_DOCUMENT_BYTES:,} bytes"), where
+            return
+        try:
+            value = orjson.loads(content.removeprefix(_BOM))
+        except orjson.JSONDecodeError as exc:
+            yield Failed(f"invalid JSON document: {exc}"), where
+            return
+        yield value, where

@@ -1,0 +1,379 @@
+"""The ingest driver: files and folders in; canonical rows, rejects and an ingest_log row out."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from opentelemetry import trace
+
+from collectors import detect
+from collectors.cloudevents import EventsParser
+from collectors.detect import Failed, Records
+from collectors.otlp import OtlpParser
+from collectors.rabbitmq_dump import DlqDumpParser
+from collectors.rows import Parser, micros
+from collectors.text import excerpt
+from queries import ingest as log
+from queries import rollup, search_index
+from queries.errors import BackroomError
+from queries.ingest import IngestTotals, Reject, Table
+from queries.policy import Policy
+from queries.policy import load as load_policy
+from queries.store import Store
+
+BATCH_ROWS = 50_000
+COMMIT_EVERY_BATCHES = 2  # a large file is committed (and the store released) every ~100k rows
+UNKNOWN = "unknown"
+# backroom traces itself (DESIGN.md): a span per file and per batch; free without an SDK.
+_tracer = trace.get_tracer("backroom.collectors")
+
+
+class UnsupportedFormat(BackroomError):
+    """The forced format is not one this collector reads."""
+
+
+def _tables() -> dict[str, int]:
+    return {table.value: 0 for table in Table}
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class ProgressInfo:
+    """How far ingest got: within the current file (bytes) and over all files."""
+
+    path: Path
+    format: str
+    bytes_done: int
+    bytes_total: int
+    records: int
+    files_done: int
+    files_total: int
+
+
+@dataclass
+class FileReport:
+    """What ingest did with one file."""
+
+    path: str
+    format: str
+    records: int = 0  # records read: rows written + duplicates skipped + rejects, always
+    rows: dict[str, int] = field(default_factory=_tables)
+    rejects: int = 0
+    skipped_duplicates: int = 0
+    unchanged: bool = False  # the same content was ingested before: nothing was read again
+    resumed_from: int | None = None  # byte offset an interrupted earlier run had committed
+    samples: list[Reject] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "format": self.format, "records": self.records, "rows": self.rows,
+            "rejects": self.rejects, "skipped_duplicates": self.skipped_duplicates,
+            "unchanged": self.unchanged, "resumed_from": self.resumed_from,
+        }
+
+
+@dataclass
+class IngestReport:
+    """What one `ingest_paths` call did, over all files."""
+
+    files: int = 0
+    rows: dict[str, int] = field(default_factory=_tables)
+    rejects: int = 0
+    skipped_duplicates: int = 0
+    records: int = 0
+    sources: list[FileReport] = field(default_factory=list)
+    elapsed_seconds: float = 0.0
+
+    def add(self, file_report: FileReport) -> None:
+        self.files += 1
+        for table, count in file_report.rows.items():
+            self.rows[table] = self.rows.get(table, 0) + count
+        self.rejects += file_report.rejects
+        self.skipped_duplicates += file_report.skipped_duplicates
+        self.records += file_report.records
+        self.sources.append(file_report)
+
+    @property
+    def reject_samples(self) -> list[Reject]:
+        """The first rejects of each file (at most 20 per file), for showing to a person."""
+        return [sample for source in self.sources for sample in source.samples]
+
+    def to_json(self) -> dict[str, Any]:
+        """The `ingest --json` document: files, rows, rejects, skipped_duplicates, and more."""
+        return {
+            "files": self.files, "rows": dict(self.rows), "rejects": self.rejects,
+            "skipped_duplicates": self.skipped_duplicates, "records": self.records,
+            "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "sources": [source.to_json() for source in self.sources],
+            "reject_samples": [
+                {"source": r.source, "line": r.line, "byte_offset": r.byte_offset,
+                 "reason": r.reason, "excerpt": r.excerpt}
+                for r in self.reject_samples
+            ],
+        }
+
+    def summary_line(self) -> str:
+        """One line for people, e.g. '3 files: 12,345 rows, 2 rejects, 0 duplicates skipped'."""
+        rows = sum(self.rows.values())
+        return (
+            f"{_plural(self.files, 'file')}: {_plural(rows, 'row')}, "
+            f"{_plural(self.rejects, 'reject')}, "
+            f"{_plural(self.skipped_duplicates, 'duplicate')} skipped"
+        )
+
+
+class Units:
+    """Units of work for one file: one transaction, committed and renewed every few batches."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._context: AbstractContextManager[duckdb.DuckDBPyConnection] | None = None
+        self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._batches = 0
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """The open unit's cursor, attaching the store for a new unit when none is open."""
+        if self._cursor is None:
+            self._context = self.store.writing()
+            self._cursor = self._context.__enter__()
+        return self._cursor
+
+    def batch_done(self, commit_every: int) -> None:
+        """Count a written batch; every `commit_every` batches commit and release the store."""
+        self._batches += 1
+        if self._batches % commit_every == 0:
+            self._close(None, None, None)
+
+    def _close(self, *exc_info: Any) -> None:
+        context, self._context, self._cursor = self._context, None, None
+        if context is not None:
+            context.__exit__(*exc_info)
+
+    def __enter__(self) -> Units:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._close(*exc_info)
+
+
+def _unsupported(fmt: str) -> str:
+    return f"format {fmt!r} is not supported (one of auto, {', '.join(detect.FORMATS)})"
+
+
+def make_parser(fmt: str, source: str, policy: Policy) -> Parser:
+    """The parser for one file of a known format."""
+    if fmt == detect.OTLP:
+        return OtlpParser(source, policy)
+    if fmt == detect.EVENTS:
+        return EventsParser(source, policy)
+    if fmt == detect.RABBITMQ_DLQ:
+        return DlqDumpParser(source, policy, seen_at=micros(datetime.now(UTC)))
+    raise UnsupportedFormat(_unsupported(fmt))
+
+
+@dataclass
+class _FileRun:
+    """The state of one file's ingest while it runs."""
+
+    path: Path
+    fmt: str
+    size: int
+    report: FileReport
+    ingest_id: int = 0
+    totals: IngestTotals = field(default_factory=IngestTotals)  # cumulative, as the log records it
+    pending: list[Reject] = field(default_factory=list)
+
+
+class FileIngest:
+    """Reads one file into the store in units of work, idempotently, resuming an interrupted run."""
+
+    def __init__(
+        self, store: Store, policy: Policy, *, batch_rows: int = BATCH_ROWS,
+        commit_every: int = COMMIT_EVERY_BATCHES, max_line: int = detect.MAX_LINE_BYTES,
+        progress: Callable[[FileReport, int, int], None] | None = None,
+    ) -> None:
+        self.store, self.policy = store, policy
+        self.batch_rows, self.commit_every, self.max_line = batch_rows, commit_every, max_line
+        self.progress = progress
+
+    def run(self, path: Path, fmt: str) -> FileReport:
+        """Ingest one file with `fmt` ('auto' detects it from the content)."""
+        undetected, head = None, b""
+        try:
+            identity, size = detect.identity_of(path), path.stat().st_size
+            head = detect.read_head(path)
+            if fmt == "auto":
+                fmt = detect.detect(head) if head.strip() else UNKNOWN
+        except detect.Undetected as exc:
+            fmt, undetected = UNKNOWN, str(exc)
+        except OSError as exc:
+            raise detect.unreadable(path, exc) from None
+        run = _FileRun(path, fmt, size, FileReport(str(path), fmt))
+        attributes = {"backroom.source": str(path), "backroom.format": fmt}
+        with _tracer.start_as_current_span("ingest file", attributes=attributes), \
+                Units(self.store) as units:
+            prior = log.previous_ingest(units.cursor(), identity, fmt)
+            if prior is not None and prior.finished:
+                self._unchanged(units, run, identity, prior)
+                if self.progress is not None:
+                    self.progress(run.report, size, size)
+                return run.report
+            resume = prior if prior is not None and prior.offset_to else None
+            self._start(units, run, identity, resume)
+            if fmt == UNKNOWN:
+                self._undetected(run, undetected, head)
+                self._flush(units, run, None, final=True)
+            else:
+                self._read(units, run, head, resume)
+        return run.report
+
+    def _start(self, units: Units, run: _FileRun, identity: str, resume: Any) -> None:
+        if resume is None:
+            run.ingest_id = log.start(units.cursor(), str(run.path), run.fmt, identity)
+            return
+        run.ingest_id, run.totals = resume.ingest_id, resume.totals
+        run.report.resumed_from = resume.offset_to
+
+    def _unchanged(self, units: Units, run: _FileRun, identity: str, prior: Any) -> None:
+        """The same content was ingested before: nothing to read, all of it counts as duplicates."""
+        cursor = units.cursor()
+        report = run.report
+        report.unchanged = True
+        report.rejects = prior.totals.rejects
+        report.skipped_duplicates = prior.records - prior.totals.rejects
+        report.records = prior.records
+        ingest_id = log.start(cursor, str(run.path), run.fmt, identity)
+        totals = IngestTotals(skipped_duplicates=report.skipped_duplicates, rejects=report.rejects)
+        log.finish(cursor, ingest_id, totals, run.size, prior.lines)
+
+    def _undetected(self, run: _FileRun, reason: str | None, head: bytes) -> None:
+        if reason is None:
+            return  # an empty file: nothing to read, nothing wrong
+        run.pending.append(Reject(str(run.path), 1, reason, excerpt(head), 0))
+        run.report.records += 1
+
+    def _read(self, units: Units, run: _FileRun, head: bytes, resume: Any) -> None:
+        parser = make_parser(run.fmt, str(run.path), self.policy)
+        document = resume is None and detect.is_document(head)
+        with detect.open_binary(run.path) as handle:
+            if resume is not None:
+                handle.seek(resume.offset_to)
+            records = Records(handle, document=document, max_line=self.max_line)
+            if resume is not None:
+                records.offset, records.line = resume.offset_to, resume.lines or 0
+            for value, where in records:
+                if isinstance(value, Failed):
+                    run.pending.append(Reject(
+                        str(run.path), where.line, value.reason, excerpt(where.raw.rstrip()),
+                        where.offset,
+                    ))
+                    run.report.records += 1
+                else:
+                    before = len(parser.buffer)
+                    rejected = parser.feed(value, where)
+                    run.pending += rejected
+                    run.report.records += len(parser.buffer) - before + len(rejected)
+                if len(parser.buffer) >= self.batch_rows or len(run.pending) >= self.batch_rows:
+                    self._flush(units, run, parser, records=records)
+            self._flush(units, run, parser, records=records, final=True)
+
+    def _flush(
+        self, units: Units, run: _FileRun, parser: Parser | None, *,
+        records: Records | None = None, final: bool = False,
+    ) -> None:
+        """Write the gathered rows and rejects and the log's progress; commit every few batches."""
+        cursor = units.cursor()
+        if parser is not None and len(parser.buffer):
+            with _tracer.start_as_current_span("ingest batch") as span:
+                batch = parser.buffer.take(run.ingest_id)
+                inserted, duplicates = log.insert_rows(cursor, parser.table, batch)
+                span.set_attribute("backroom.rows", inserted)
+                span.set_attribute("backroom.duplicates", duplicates)
+            run.report.rows[parser.table.value] += inserted
+            run.report.skipped_duplicates += duplicates
+            run.totals.rows[parser.table.value] += inserted
+            run.totals.skipped_duplicates += duplicates
+        if run.pending:
+            count = log.record_rejects(cursor, run.ingest_id, run.pending)
+            run.report.rejects += count
+            run.totals.rejects += count
+            run.report.samples += run.pending[: max(0, 20 - len(run.report.samples))]
+            run.pending = []
+        offset = records.offset if records else run.size
+        lines = records.line if records else None
+        if final:
+            if run.totals.rows[Table.EVENTS.value]:
+                # The per-order rollups follow the events in the same unit of work (002_orders.sql).
+                rollup.refresh_orders(cursor, run.ingest_id)
+            log.finish(cursor, run.ingest_id, run.totals, offset, lines)
+        else:
+            log.checkpoint(cursor, run.ingest_id, run.totals, offset, lines)
+            units.batch_done(self.commit_every)
+        if self.progress is not None:
+            self.progress(run.report, offset, run.size)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic GC while parsing: full passes over every parsed record cost ~30 %.
+
+    Parsing makes no reference cycles worth collecting, and batches bound the memory held.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def ingest_paths(
+    store: Store,
+    paths: Sequence[Path],
+    *,
+    fmt: str = "auto",
+    policy: Policy | None = None,
+    on_progress: Callable[[ProgressInfo], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
+    commit_every: int = COMMIT_EVERY_BATCHES,
+    max_line_bytes: int = detect.MAX_LINE_BYTES,
+) -> IngestReport:
+    """Ingest files and folders (walked recursively, sorted), each file's format told by content."""
+    if fmt != "auto" and fmt not in detect.FORMATS:
+        raise UnsupportedFormat(_unsupported(fmt))
+    files = detect.expand(paths, skip=(store.path, store.path.with_name(store.path.name + ".wal")))
+    detect.preflight(files)
+    effective = policy if policy is not None else load_policy()
+    report = IngestReport()
+    started = time.perf_counter()
+
+    def progress(file_report: FileReport, done: int, total: int) -> None:
+        if on_progress is not None:
+            on_progress(ProgressInfo(
+                Path(file_report.path), file_report.format, done, total, file_report.records,
+                len(report.sources), len(files),
+            ))
+
+    driver = FileIngest(
+        store, effective, batch_rows=batch_rows, commit_every=commit_every,
+        max_line=max_line_bytes, progress=progress,
+    )
+    with _collector_paused():
+        for path in files:
+            report.add(driver.run(path, fmt))
+    if report.rows[Table.DLQ_MESSAGES.value]:
+        search_index.rebuild(store)  # the fts index is static: the writer rebuilds it
+    report.elapsed_seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,272 @@
+"""OTLP JSON traces (file-exporter lines or one ExportTraceServiceRequest) into `spans` rows."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+import orjson
+
+from collectors.rows import (
+    RECORD_ERRORS,
+    BadRecord,
+    Parser,
+    SpanRow,
+    Where,
+    correlate,
+    iso_from_micros,
+    micros_from_nanos,
+    reason_of,
+    split_paths,
+)
+from collectors.text import escape
+from queries.ingest import Reject, Table
+from queries.policy import Policy
+
+SPAN_KINDS = {
+    "SPAN_KIND_UNSPECIFIED": 0, "SPAN_KIND_INTERNAL": 1, "SPAN_KIND_SERVER": 2,
+    "SPAN_KIND_CLIENT": 3, "SPAN_KIND_PRODUCER": 4, "SPAN_KIND_CONSUMER": 5,
+}
+STATUS_CODES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_INT64 = (-(2**63), 2**64 - 1)  # intValue is int64; accept uint64 too rather than lose it
+_OTHER_SIGNALS = {
+    "resourceLogs": "logs", "resourceMetrics": "metrics", "resourceProfiles": "profiles",
+}
+
+
+def normalise_id(value: Any, size: int, field: str) -> str:
+    """A trace or span id as lower-case hex from hex (any case) or base64; BadRecord if unusable."""
+    if not isinstance(value, str) or not value.strip():
+        raise BadRecord(f"span has an empty {field}")
+    text = value.strip()
+    if len(text) == size * 2 and _HEX.fullmatch(text):
+        hex_id = text.lower()
+    elif len(text) == (size + 2) // 3 * 4 and text.endswith("="):
+        # Producers that used the plain protobuf JSON mapping wrote ids as base64.
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRecord(f"span has an invalid {field} {escape(text[:40])!r}") from None
+        if len(raw) != size:
+            raise BadRecord(f"span has an invalid {field} {escape(text[:40])!r}")
+        hex_id = raw.hex()
+    else:
+        raise BadRecord(f"span has an invalid {field} {escape(text[:40])!r}")
+    if hex_id.count("0") == len(hex_id):
+        raise BadRecord(f"span has an all-zero {field}")
+    return hex_id
+
+
+def _parent_id(value: Any) -> str | None:
+    """The parent span id; missing, empty or all-zero means a root span."""
+    if value is None or (isinstance(value, str) and value.strip("0 ") == ""):
+        return None
+    return normalise_id(value, 8, "parentSpanId")
+
+
+def _enum(value: Any, names: dict[str, int], short_prefix: str) -> int | None:
+    """An OTLP enum from its integer, numeric string or name (with or without the prefix)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= 255 else None
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.isdecimal():
+            return int(stripped) if int(stripped) <= 255 else None
+        upper = stripped.upper()
+        return names.get(upper, names.get(short_prefix + upper))
+    return None
+
+
+def _int_value(value: Any) -> Any:
+    """intValue as an int (from a decimal string or number); out of range or junk kept as is."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and len(value) <= 21:
+        try:
+            number = int(value)
+        except ValueError:
+            return value
+    else:
+        return value
+    return number if _INT64[0] <= number <= _INT64[1] else str(number)
+
+
+def any_value(value: Any) -> Any:
+    """An OTLP AnyValue as plain JSON (arrays as lists, kvlists as objects); `{}` is None."""
+    if not isinstance(value, dict):
+        return value  # lenient: a bare JSON value where an AnyValue was expected
+    for key, inner in value.items():
+        if key == "stringValue" or key == "boolValue" or key == "bytesValue":
+            return inner
+        if key == "intValue":
+            return _int_value(inner)
+        if key == "doubleValue":
+            return inner  # numbers, or the strings "NaN" / "Infinity" kept as text
+        if key == "arrayValue":
+            values = inner.get("values") if isinstance(inner, dict) else None
+            return [any_value(item) for item in values or ()]
+        if key == "kvlistValue":
+            return flatten(inner.get("values") if isinstance(inner, dict) else None)
+    return None
+
+
+def flatten(key_values: Any) -> dict[str, Any]:
+    """A list of OTLP KeyValue as one `{"key": value}` object; later duplicates win."""
+    flat: dict[str, Any] = {}
+    if isinstance(key_values, list):
+        for item in key_values:
+            if isinstance(item, dict) and isinstance(item.get("key"), str):
+                flat[item["key"]] = any_value(item.get("value"))
+    return flat
+
+
+def _attributes(holder: Any) -> dict[str, Any]:
+    return flatten(holder.get("attributes")) if isinstance(holder, dict) else {}
+
+
+def _list(holder: dict[str, Any], *keys: str) -> list[Any]:
+    """The first present list among `keys` (current name first, then legacy aliases)."""
+    for key in keys:
+        found = holder.get(key)
+        if found is not None:
+            if not isinstance(found, list):
+                raise BadRecord(f"{key} is not a list")
+            return found
+    return []
+
+
+def _span_events(span: dict[str, Any]) -> list[dict[str, Any]]:
+    events = []
+    for event in _list(span, "events"):
+        if isinstance(event, dict):
+            events.append({
+                "time": iso_from_micros(micros_from_nanos(event.get("timeUnixNano"))),
+                "name": event.get("name"),
+                "attributes": _attributes(event),
+            })
+    return events
+
+
+def _link_id(value: Any, size: int, field: str) -> Any:
+    try:
+        return normalise_id(value, size, field)
+    except BadRecord:
+        return value  # a link to an unusable id is still worth showing as received
+
+
+def _links(span: dict[str, Any]) -> list[dict[str, Any]]:
+    links = []
+    for link in _list(span, "links"):
+        if isinstance(link, dict):
+            links.append({
+                "trace_id": _link_id(link.get("traceId"), 16, "traceId"),
+                "span_id": _link_id(link.get("spanId"), 8, "spanId"),
+                "attributes": _attributes(link),
+            })
+    return links
+
+
+def _scope(scope_spans: Any) -> tuple[list[Any], str | None]:
+    """The spans of one ScopeSpans (or legacy InstrumentationLibrarySpans) and its scope name."""
+    if not isinstance(scope_spans, dict):
+        raise BadRecord("not an object")
+    scope = scope_spans.get("scope", scope_spans.get("instrumentationLibrary"))
+    name = scope.get("name") if isinstance(scope, dict) else None
+    return _list(scope_spans, "spans"), name if isinstance(name, str) else None
+
+
+class _Resource:
+    """What every span of one ResourceSpans shares: flattened resource, its JSON and the service."""
+
+    def __init__(self, resource_spans: dict[str, Any]) -> None:
+        self.attributes = _attributes(resource_spans.get("resource"))
+        self.json = orjson.dumps(self.attributes)
+        service = self.attributes.get("service.name")
+        self.service = service if isinstance(service, str) else None
+
+
+class OtlpParser(Parser):
+    """Turns OTLP JSON trace documents into span rows; a span with bad ids is rejected alone."""
+
+    table = Table.SPANS
+
+    def __init__(self, source: str, policy: Policy) -> None:
+        super().__init__(source)
+        known = ("attributes", "resource")
+        self.order_paths = split_paths(policy.correlation.order_id, known)
+        self.message_paths = split_paths(policy.correlation.message_id, known)
+
+    def feed(self, value: Any, where: Where) -> list[Reject]:
+        if not isinstance(value, dict):
+            return [self.reject(where, "not an OTLP traces object")]
+        resource_spans = value.get("resourceSpans", value.get("batches"))  # Tempo says batches
+        if not isinstance(resource_spans, list):
+            signal = next((name for key, name in _OTHER_SIGNALS.items() if key in value), None)
+            reason = f"OTLP {signal}, not traces" if signal else "no resourceSpans list"
+            return [self.reject(where, reason)]
+        rejects: list[Reject] = []
+        for index, entry in enumerate(resource_spans):
+            try:
+                rejects += self._resource_spans(entry, where)
+            except RECORD_ERRORS as exc:
+                reason = f"resourceSpans[{index}]: {reason_of(exc)}"
+                rejects.append(self.reject(where, reason, entry))
+        return rejects
+
+    def _resource_spans(self, entry: Any, where: Where) -> list[Reject]:
+        if not isinstance(entry, dict):
+            raise BadRecord("not an object")
+        resource = _Resource(entry)
+        rejects = []
+        for scope_spans in _list(entry, "scopeSpans", "instrumentationLibrarySpans"):
+            try:
+                spans, scope_name = _scope(scope_spans)
+            except RECORD_ERRORS as exc:
+                rejects.append(self.reject(where, f"scopeSpans: {reason_of(exc)}", scope_spans))
+                continue
+            for span in spans:
+                try:
+                    self.buffer.rows.append(self._row(span, resource, scope_name))
+                except RECORD_ERRORS as exc:
+                    rejects.append(self.reject(where, reason_of(exc), span))
+        return rejects
+
+    def _row(self, span: Any, resource: _Resource, scope: str | None) -> SpanRow:
+        if not isinstance(span, dict):
+            raise BadRecord("span is not an object")
+        attributes = _attributes(span)
+        start, end = micros_from_nanos(span.get("startTimeUnixNano")), micros_from_nanos(
+            span.get("endTimeUnixNano"))
+        status = span.get("status")
+        status = status if isinstance(status, dict) else {}
+        sources = {"attributes": attributes, "resource": resource.attributes}
+        return SpanRow(
+            trace_id=normalise_id(span.get("traceId"), 16, "traceId"),
+            span_id=normalise_id(span.get("spanId"), 8, "spanId"),
+            parent_span_id=_parent_id(span.get("parentSpanId")),
+            service=resource.service,
+            name=_str(span.get("name")),
+            kind=_enum(span.get("kind", 0), SPAN_KINDS, "SPAN_KIND_"),
+            start_time=start,
+            end_time=end,
+            duration_ms=(end - start) / 1000 if start is not None and end is not None else None,
+            status_code=_enum(status.get("code", 0), STATUS_CODES, "STATUS_CODE_"),
+            status_message=_str(status.get("message")) or None,
+            scope=scope,
+            attributes=orjson.dumps(attributes),
+            resource=resource.json,
+            span_events=orjson.dumps(_span_events(span)),
+            links=orjson.dumps(_links(span)),
+            order_id=correlate(self.order_paths, sources),
+            message_id=correlate(self.message_paths, sources),
+        )
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
