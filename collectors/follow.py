@@ -1,0 +1,198 @@
+"""Follow files and folders: read new JSON lines as they are written, across rotation and truncation.
+
+A file is known by its device, inode and the hash of its first line, so a rename keeps its
+place and a truncated or replaced file starts again. How far each file was read is stored
+with the rows read up to there (an `ingest_log` row per batch: identity and `offset_to`), so
+a restart resumes exactly there: no gap, no line read twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+from collectors import detect
+from collectors.ingest import make_parser
+from collectors.live import Batch, Checkpoint, LiveWriter, SourceStats, StoredNothing
+from collectors.rows import Parser, Where
+from collectors.text import excerpt
+from queries import ingest as log
+from queries.errors import StoreBusy, StoreMissing
+from queries.ingest import Reject
+from queries.policy import Policy
+
+CHUNK = 8 * 1024 * 1024  # bytes read per file per poll: bounds one batch's memory
+_FIRST_LINE = 4096
+
+
+@dataclass
+class Tail:
+    """One followed file (one inode): its open handle and how far it was read."""
+
+    path: Path
+    handle: BinaryIO
+    inode: tuple[int, int]
+    identity: str
+    fmt: str
+    parser: Parser
+    offset: int = 0
+    lines: int = 0
+    stats: SourceStats = field(default_factory=lambda: SourceStats("", "follow"))
+
+
+def _first_line(handle: BinaryIO) -> bytes | None:
+    """The first line with its newline, or None while it is still being written."""
+    handle.seek(0)
+    head = handle.read(_FIRST_LINE)
+    end = head.find(b"\n")
+    return head[: end + 1] if end >= 0 else (head if len(head) == _FIRST_LINE else None)
+
+
+def _identity(inode: tuple[int, int], first: bytes) -> str:
+    return f"follow:{inode[0]}:{inode[1]}:{hashlib.sha256(first).hexdigest()[:16]}"
+
+
+class Follower:
+    """Tails every file at the given paths (folders: every file inside) into the store."""
+
+    def __init__(self, targets: list[tuple[Path, SourceStats]], writer: LiveWriter,
+                 policy: Policy) -> None:
+        self.targets, self.writer, self.policy = targets, writer, policy
+        self.tails: dict[tuple[int, int], Tail] = {}
+
+    def run(self, stop: threading.Event, interval: float = 0.2) -> None:
+        """Poll until `stop` is set, then read what is there one last time."""
+        while not stop.is_set():
+            self.poll()
+            stop.wait(interval)
+        self.poll()
+        self.close()
+
+    def close(self) -> None:
+        for tail in self.tails.values():
+            tail.handle.close()
+        self.tails.clear()
+
+    def poll(self) -> int:
+        """Read every complete new line of every followed file; returns lines read."""
+        seen: set[tuple[int, int]] = set()
+        done = 0
+        for target, stats in self.targets:
+            for path in self._files(target, stats):
+                tail = self._tail_for(path, stats)
+                if tail is not None:
+                    seen.add(tail.inode)
+                    done += self._read(tail)
+        for inode in [inode for inode in self.tails if inode not in seen]:
+            gone = self.tails.pop(inode)  # renamed away or deleted: finish it, then let it go
+            done += self._read(gone, to_end=True)
+            gone.handle.close()
+        return done
+
+    def _files(self, target: Path, stats: SourceStats) -> list[Path]:
+        if target.is_dir():
+            return detect.expand([target], skip=(self.writer.store.path,))
+        return [target] if target.exists() else []
+
+    def _tail_for(self, path: Path, stats: SourceStats) -> Tail | None:
+        try:
+            status = path.stat()
+        except FileNotFoundError:
+            return None
+        inode = (status.st_dev, status.st_ino)
+        tail = self.tails.get(inode)
+        if tail is not None:
+            tail.path = path
+            return self._check_truncated(tail, status.st_size)
+        return self._open(path, inode, stats)
+
+    def _open(self, path: Path, inode: tuple[int, int], stats: SourceStats) -> Tail | None:
+        try:
+            handle = path.open("rb")
+        except OSError as exc:
+            stats.error = f"cannot read {path}: {(exc.strerror or str(exc)).lower()}"
+            return None
+        first = _first_line(handle)
+        if first is None or not first.strip():
+            handle.close()
+            return None  # nothing to tell the format or identity from yet
+        try:
+            fmt = detect.detect(first)
+        except detect.Undetected as exc:
+            handle.close()
+            stats.error = f"{path}: {exc}"
+            return None
+        tail = Tail(path, handle, inode, _identity(inode, first), fmt,
+                    make_parser(fmt, str(path), self.policy), stats=stats)
+        if not self._resume(tail):
+            handle.close()
+            return None
+        self.tails[inode] = tail
+        return tail
+
+    def _resume(self, tail: Tail) -> bool:
+        """Start where the last committed batch of this file ended; False while the store is busy."""
+        try:
+            with self.writer.store.reading(timeout=self.writer.busy_timeout) as cursor:
+                prior = log.previous_ingest(cursor, tail.identity, tail.fmt)
+        except StoreMissing:
+            return True
+        except StoreBusy:
+            return False
+        size = os.fstat(tail.handle.fileno()).st_size
+        if prior is not None and prior.offset_to is not None and prior.offset_to <= size:
+            tail.offset, tail.lines = prior.offset_to, prior.lines or 0
+        return True
+
+    def _check_truncated(self, tail: Tail, size: int) -> Tail:
+        first = _first_line(tail.handle) if size else None
+        if size >= tail.offset and first is not None and _identity(tail.inode, first) == tail.identity:
+            return tail
+        # Truncated (or rewritten in place): the content before is gone, start again at 0.
+        tail.offset, tail.lines = 0, 0
+        if first is not None and first.strip():
+            tail.identity = _identity(tail.inode, first)
+        return tail
+
+    def _read(self, tail: Tail, to_end: bool = False) -> int:
+        """Parse the complete lines after the checkpoint and store them with the new checkpoint."""
+        tail.handle.seek(tail.offset)
+        data = tail.handle.read(CHUNK)
+        end = len(data) if to_end and len(data) < CHUNK else data.rfind(b"\n") + 1
+        if end <= 0:
+            return 0
+        rejects, offset, line = self._parse(tail, data[:end])
+        point = Checkpoint(tail.identity, tail.offset, offset, line)
+        batch = Batch(tail.stats.name, tail.fmt, tail.parser.table, [], rejects, point)
+        batch.rows, tail.parser.buffer.rows = tail.parser.buffer.rows, []
+        try:
+            self.writer.write(batch, tail.stats, may_spool=False)
+        except StoredNothing:
+            return 0  # the file still holds the lines: read them again once the store is free
+        done = line - tail.lines
+        tail.offset, tail.lines = offset, line
+        return done
+
+    def _parse(self, tail: Tail, data: bytes) -> tuple[list[Reject], int, int]:
+        rejects: list[Reject] = []
+        offset, line = tail.offset, tail.lines
+        for raw in data.splitlines(keepends=True):
+            line += 1
+            where = Where(line, offset, raw)
+            offset += len(raw)
+            if not raw.strip():
+                continue
+            try:
+                value = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                rejects.append(Reject(str(tail.path), line, f"invalid JSON: {exc}",
+                                      excerpt(raw.rstrip()), where.offset))
+                continue
+            rejects += tail.parser.feed(value, where)
+        return rejects, offset, line

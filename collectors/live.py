@@ -1,0 +1,274 @@
+"""The shared batch writer of live collection: one short unit of work per batch, else the spool."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from collectors import spool as spooling
+from collectors.rows import RowBuffer
+from queries import ingest as log
+from queries import rollup, search_index
+from queries.errors import BackroomError, StoreBusy
+from queries.ingest import IngestTotals, Reject, Table
+from queries.policy import Policy
+from queries.store import Store
+
+DEFAULT_BUSY_TIMEOUT = 2.0  # how long a batch waits for another process's lock before spooling
+_log = logging.getLogger("backroom.collect")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """How far a followed file was read: committed with the rows read up to there."""
+
+    identity: str
+    offset_from: int
+    offset_to: int
+    lines: int
+
+
+@dataclass
+class Batch:
+    """Rows of one table from one source, with the rejects met while reading them."""
+
+    source: str
+    fmt: str
+    table: Table
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    checkpoint: Checkpoint | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.rejects)
+
+
+@dataclass
+class SourceStats:
+    """What one live source did: rows stored per table, rejects, duplicates, spooled batches."""
+
+    name: str
+    kind: str
+    rows: dict[str, int] = field(default_factory=lambda: {t.value: 0 for t in Table})
+    rejects: int = 0
+    skipped_duplicates: int = 0
+    spooled_rows: int = 0
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.name, "kind": self.kind, "rows": dict(self.rows),
+                "rejects": self.rejects, "skipped_duplicates": self.skipped_duplicates,
+                "spooled_rows": self.spooled_rows, "error": self.error}
+
+
+class StoredNothing(Exception):
+    """The store stayed busy and the batch may not (or could not) be spooled."""
+
+
+class LiveWriter:
+    """Writes batches for every live source of one process, one at a time (one transaction each)."""
+
+    def __init__(
+        self, store: Store, spool: spooling.Spool | None = None, *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    ) -> None:
+        self.store = store
+        self.spool = spool or spooling.Spool(spooling.folder_for(store.path))
+        self.busy_timeout = busy_timeout
+        # Transactions of one process share the attachment and would conflict on the same keys.
+        self._lock = threading.Lock()
+        self.imported = spooling.Imported({t.value: 0 for t in Table}, 0, [])
+
+    def write(self, batch: Batch, stats: SourceStats, *, may_spool: bool) -> str:
+        """Store the batch ('stored'), else spool it ('spooled'); StoredNothing when neither."""
+        with self._lock:
+            try:
+                totals = self._store(batch)
+            except StoreBusy as busy:
+                if not may_spool:
+                    raise StoredNothing(str(busy)) from None
+                return self._spool(batch, stats, busy)
+        stats.rows[batch.table.value] += totals.rows[batch.table.value]
+        stats.rejects += totals.rejects
+        stats.skipped_duplicates += totals.skipped_duplicates
+        if batch.table is Table.DLQ_MESSAGES and totals.rows[batch.table.value]:
+            self.refresh_search()
+        return "stored"
+
+    def import_spool(self) -> None:
+        """Import what the spool holds now, if the store can be had; a busy store waits."""
+        if not self.spool.segments():
+            return
+        with self._lock:
+            try:
+                with self.store.writing(timeout=self.busy_timeout) as cursor:
+                    imported = self._import(cursor)
+            except StoreBusy:
+                return
+            self.spool.remove(imported.names)
+
+    def refresh_search(self) -> None:
+        """Rebuild the dead-letter fts index; a busy store leaves it for the next writer."""
+        with self._lock:
+            try:
+                search_index.rebuild(self.store)
+            except StoreBusy:
+                _log.info("store busy: the search index is rebuilt by the next writer")
+
+    def _store(self, batch: Batch) -> IngestTotals:
+        with self.store.writing(timeout=self.busy_timeout) as cursor:
+            imported = self._import(cursor)
+            totals = _insert(cursor, batch)
+        self.spool.remove(imported.names)
+        return totals
+
+    def _import(self, cursor: duckdb.DuckDBPyConnection) -> spooling.Imported:
+        imported = self.spool.import_into(cursor)
+        for table, count in imported.rows.items():
+            self.imported.rows[table] += count
+        self.imported.names.extend(imported.names)
+        return imported
+
+    def _spool(self, batch: Batch, stats: SourceStats, busy: StoreBusy) -> str:
+        try:
+            if batch.rows:
+                buffer = RowBuffer(batch.table)
+                buffer.rows = batch.rows
+                self.spool.write(batch.table.value, buffer.take(None), batch.source, batch.fmt)
+            if batch.rejects:
+                self.spool.write(spooling.REJECTS, spooling.rejects_table(batch.rejects),
+                                 batch.source, batch.fmt)
+        except spooling.SpoolFull as full:
+            raise StoredNothing(f"{busy}; {full}") from None
+        stats.spooled_rows += len(batch)
+        return "spooled"
+
+
+def _insert(cursor: duckdb.DuckDBPyConnection, batch: Batch) -> IngestTotals:
+    """One batch under its own ingest_log row (a followed file's row carries its checkpoint)."""
+    point = batch.checkpoint
+    ingest_id = log.start(cursor, batch.source, batch.fmt,
+                          point.identity if point else None, point.offset_from if point else 0)
+    totals = IngestTotals()
+    if batch.rows:
+        buffer = RowBuffer(batch.table)
+        buffer.rows = batch.rows
+        inserted, duplicates = log.insert_rows(cursor, batch.table, buffer.take(ingest_id))
+        totals.rows[batch.table.value] = inserted
+        totals.skipped_duplicates = duplicates
+        if batch.table is Table.EVENTS and inserted:
+            rollup.refresh_orders(cursor, ingest_id)  # rollups follow events in the same unit
+    totals.rejects = log.record_rejects(cursor, ingest_id, batch.rejects)
+    log.finish(cursor, ingest_id, totals, point.offset_to if point else None,
+               point.lines if point else None)
+    return totals
+
+
+def summary(stats: Sequence[SourceStats]) -> dict[str, Any]:
+    """The exit summary as JSON: totals, then one entry per source."""
+    rows = {t.value: sum(s.rows[t.value] for s in stats) for t in Table}
+    return {"rows": rows, "rejects": sum(s.rejects for s in stats),
+            "skipped_duplicates": sum(s.skipped_duplicates for s in stats),
+            "spooled_rows": sum(s.spooled_rows for s in stats),
+            "sources": [s.to_json() for s in stats]}
+
+
+def summary_line(stats: Sequence[SourceStats]) -> str:
+    """The exit summary for people: 'N rows, M rejects', then the same per source."""
+    def part(s: SourceStats) -> str:
+        line = f"{s.name}: {sum(s.rows.values()):,} rows, {s.rejects:,} rejects"
+        if s.spooled_rows:
+            line += f", {s.spooled_rows:,} spooled"
+        return line + (f" ({s.error})" if s.error else "")
+
+    total = sum(sum(s.rows.values()) for s in stats)
+    rejects = sum(s.rejects for s in stats)
+    return "\n".join([f"collected {total:,} rows, {rejects:,} rejects", *map(part, stats)])
+
+
+@dataclass
+class Plan:
+    """What `backroom collect` was asked to read."""
+
+    otlp_http: tuple[str, int] | None = None
+    queues: list[Any] = field(default_factory=list)  # rabbitmq_live.QueueSource
+    follow: list[Path] = field(default_factory=list)
+    once: bool = False
+
+
+class Collection:
+    """Every live source of one `collect` run, each in its own thread, sharing one writer."""
+
+    def __init__(self, writer: LiveWriter, policy: Policy, plan: Plan,
+                 on_error: Callable[[str], None] | None = None) -> None:
+        self.writer, self.policy, self.plan = writer, policy, plan
+        self.stop_event = threading.Event()
+        self.stats: list[SourceStats] = []
+        self.receiver: Any = None
+        self._threads: list[threading.Thread] = []
+        self._on_error = on_error
+
+    def start(self) -> None:
+        """Import a leftover spool, bind the receiver, and start a thread per source."""
+        from collectors.follow import Follower
+        from collectors.rabbitmq_live import QueueCollector
+
+        self.writer.import_spool()
+        if self.plan.otlp_http is not None:
+            self._start_receiver(*self.plan.otlp_http)
+        for source in self.plan.queues:
+            stats = self._stats(source.name, "rabbitmq-drain" if source.drain else "rabbitmq-peek")
+            collector = QueueCollector(source, self.writer, self.policy, stats, self._on_error)
+            self._thread(collector.run, self.stop_event, once=self.plan.once)
+        if self.plan.follow:
+            targets = [(path, self._stats(f"follow {path}", "follow")) for path in self.plan.follow]
+            follower = Follower(targets, self.writer, self.policy)
+            if self.plan.once:
+                self._thread(lambda: (follower.poll(), follower.close()))
+            else:
+                self._thread(follower.run, self.stop_event)
+
+    def wait_once(self) -> None:
+        """With `--once`: until every source has read what was there."""
+        for thread in self._threads:
+            thread.join()
+
+    def stop(self) -> list[SourceStats]:
+        """Stop every source, flush what was acknowledged, import the spool if the store is free."""
+        self.stop_event.set()
+        if self.receiver is not None:
+            self.receiver.stop()
+        for thread in self._threads:
+            thread.join()
+        self.writer.import_spool()
+        return self.stats
+
+    def _start_receiver(self, host: str, port: int) -> None:
+        from collectors.otlp_http import OtlpReceiver, SpanIntake
+
+        stats = self._stats(f"otlp-http {host}:{port}", "otlp-http")
+        try:
+            self.receiver = OtlpReceiver(host, port, SpanIntake(self.writer, stats), self.policy)
+        except OSError as exc:
+            raise BackroomError(
+                f"cannot listen on {host}:{port}: {(exc.strerror or str(exc)).lower()}") from None
+        bound = self.receiver.address
+        stats.name = f"otlp-http {bound[0]}:{bound[1]}"
+        self.receiver.source = stats.name
+        self.receiver.start()
+
+    def _stats(self, name: str, kind: str) -> SourceStats:
+        stats = SourceStats(name, kind)
+        self.stats.append(stats)
+        return stats
+
+    def _thread(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        thread = threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True)
+        self._threads.append(thread)
+        thread.start()

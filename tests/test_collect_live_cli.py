@@ -1,0 +1,107 @@
+"""`backroom collect` as a user runs it: a subprocess, stopped by SIGTERM, or `--once`."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from queries import Store
+
+TRACE = "5b8efff798038103d269b633813fc60c"
+
+
+def collect(args: list[str], home: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "BACKROOM_HOME": str(home)}
+    return subprocess.Popen([sys.executable, "-m", "console.cli", "collect", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            cwd=Path(__file__).resolve().parents[1])
+
+
+def spans_body(count: int) -> bytes:
+    spans = [{"traceId": TRACE, "spanId": f"{i + 1:016x}", "name": "erp.post",
+              "startTimeUnixNano": "1767225600000000000", "endTimeUnixNano": "1767225601000000000",
+              "attributes": [{"key": "retail.order_id", "value": {"stringValue": "o-1"}}]}
+             for i in range(count)]
+    return orjson.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})
+
+
+def event_line(number: int) -> bytes:
+    return orjson.dumps({"specversion": "1.0", "id": f"e-{number}", "source": "/erp/d365",
+                         "type": "invoice.posted", "subject": f"o-{number}",
+                         "time": "2026-01-01T10:00:00Z"}) + b"\n"
+
+
+def count(store_path: Path, sql: str) -> int:
+    with Store.at(store_path).reading() as cursor:
+        row = cursor.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_sigterm_flushes_everything_acknowledged_and_exits_0(tmp_path: Path) -> None:
+    db, feed = tmp_path / "store.duckdb", tmp_path / "feed.jsonl"
+    feed.write_bytes(b"".join(event_line(n) for n in range(10)))
+    process = collect(["--otlp-http", "127.0.0.1:0", "--follow", str(feed), "--db", str(db),
+                       "--json"], tmp_path / "home")
+    assert process.stderr is not None
+    first = process.stderr.readline().decode()  # "receiving OTLP/HTTP traces on http://…/v1/traces"
+    port = int(first.rsplit(":", 1)[1].split("/")[0])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for batch in range(5):
+        body = spans_body(100).replace(b'"spanId":"0', f'"spanId":"{batch + 1}'.encode())
+        connection.request("POST", "/v1/traces", body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        assert (response.status, response.read()) == (200, b"{}")
+    connection.close()
+    with feed.open("ab") as handle:
+        handle.write(b"".join(event_line(n) for n in range(10, 15)))
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    summary = orjson.loads(out)
+    assert summary["rows"]["spans"] == 500 and summary["rejects"] == 0
+    assert count(db, "SELECT count(*) FROM spans") == 500
+    assert count(db, "SELECT count(*) FROM events") == 15
+    assert b"Traceback" not in err
+
+
+def test_once_reads_what_is_there_and_exits(tmp_path: Path) -> None:
+    db, feed = tmp_path / "store.duckdb", tmp_path / "feed.jsonl"
+    feed.write_bytes(b"".join(event_line(n) for n in range(3)) + b"{broken\n")
+    process = collect(["--follow", str(feed), "--once", "--db", str(db)], tmp_path / "home")
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert out.decode().splitlines()[0] == "collected 3 rows, 1 rejects"
+    again = collect(["--follow", str(feed), "--once", "--db", str(db), "--json"], tmp_path / "home")
+    out, _ = again.communicate(timeout=60)
+    assert orjson.loads(out)["rows"]["events"] == 0  # resumed from its checkpoint: nothing new
+    assert count(db, "SELECT count(*) FROM events") == 3
+
+
+@pytest.mark.parametrize("args, says", [
+    ([], "nothing to collect"),
+    (["--otlp-http", "localhost"], "HOST:PORT"),
+    (["--queue", "q.dlq"], "--queue needs --rabbitmq"),
+    (["--otlp-http", "127.0.0.1:0", "--once"], "--once"),
+])
+def test_bad_usage_is_one_line_and_exit_2(tmp_path: Path, args: list[str], says: str) -> None:
+    process = collect([*args, "--db", str(tmp_path / "s.duckdb")], tmp_path / "home")
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert len(err.decode().strip().splitlines()) == 1 and says in err.decode()
+
+
+def test_a_refused_peek_says_why_without_the_password(tmp_path: Path) -> None:
+    canary = "pw-canary-93"
+    process = collect(["--rabbitmq", f"amqp://guest:{canary}@127.0.0.1:5672/", "--queue",
+                       "no.such.dlq", "--once", "--db", str(tmp_path / "s.duckdb")], tmp_path / "home")
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert canary.encode() not in out + err
+    assert b"guest:***@127.0.0.1" in out

@@ -1,0 +1,99 @@
+"""Following files: new lines only, across rotation and truncation, resuming after a restart."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import orjson
+
+from collectors.follow import Follower
+from collectors.live import LiveWriter, SourceStats
+from collectors.spool import Spool
+from queries import Store, policy
+
+
+def event(number: int) -> bytes:
+    return orjson.dumps({
+        "specversion": "1.0", "id": f"e-{number}", "source": "/pos/store/0042",
+        "type": "order.captured", "subject": f"o-{number}", "time": "2026-01-01T10:00:00Z",
+        "data": {"order_id": f"o-{number}", "store_id": "0042"}}) + b"\n"
+
+
+def append(path: Path, numbers: range) -> None:
+    with path.open("ab") as handle:
+        handle.write(b"".join(event(n) for n in numbers))
+
+
+def follower(store: Store, tmp_path: Path, target: Path) -> Follower:
+    writer = LiveWriter(store, Spool(tmp_path / "spool"))
+    return Follower([(target, SourceStats(f"follow {target}", "follow"))], writer, policy.load())
+
+
+def stored_ids(store: Store) -> list[str]:
+    with store.reading() as cursor:
+        return [row[0] for row in cursor.execute(
+            "SELECT event_id FROM events ORDER BY event_id").fetchall()]
+
+
+def expected(numbers: range) -> list[str]:
+    return sorted(f"e-{n}" for n in numbers)
+
+
+def test_new_lines_only_and_a_partial_line_waits(store: Store, tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    append(log, range(3))
+    tail = follower(store, tmp_path, log)
+    assert tail.poll() == 3
+    with log.open("ab") as handle:
+        handle.write(event(3)[:40])  # the writer is half-way through a line
+    assert tail.poll() == 0
+    with log.open("ab") as handle:
+        handle.write(event(3)[40:])
+    assert tail.poll() == 1
+    assert stored_ids(store) == expected(range(4))
+    assert tail.targets[0][1].skipped_duplicates == 0
+
+
+def test_rotation_by_rename_loses_and_repeats_nothing(store: Store, tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    append(log, range(5))
+    tail = follower(store, tmp_path, log)
+    tail.poll()
+    append(log, range(5, 7))  # written just before the rotation, not yet read
+    os.rename(log, tmp_path / "events.jsonl.1")
+    append(log, range(7, 10))  # the new file at the same path
+    tail.poll()
+    append(log, range(10, 12))
+    tail.poll()
+    assert stored_ids(store) == expected(range(12))
+    assert tail.targets[0][1].skipped_duplicates == 0
+
+
+def test_truncation_starts_the_file_again(store: Store, tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    append(log, range(5))
+    tail = follower(store, tmp_path, log)
+    tail.poll()
+    with log.open("wb") as handle:  # copytruncate-style rotation
+        handle.write(event(100) + event(101))
+    tail.poll()
+    assert stored_ids(store) == sorted(expected(range(5)) + ["e-100", "e-101"])
+
+
+def test_a_restart_resumes_from_the_stored_checkpoint(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    append(folder / "a.jsonl", range(4))
+    append(folder / "b.jsonl", range(50, 52))
+    first = follower(store, tmp_path, folder)
+    first.poll()
+    first.close()
+    append(folder / "a.jsonl", range(4, 6))  # written while nothing was following
+    second = follower(store, tmp_path, folder)  # a new process: only the store remembers
+    assert second.poll() == 2
+    stats = second.targets[0][1]
+    assert (stats.rows["events"], stats.skipped_duplicates, stats.rejects) == (2, 0, 0)
+    assert stored_ids(store) == expected(range(6)) + ["e-50", "e-51"]
+    with store.reading() as cursor:
+        assert cursor.execute("SELECT count(*) FROM orders").fetchone() == (8,)  # rollups follow

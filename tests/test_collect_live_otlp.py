@@ -1,0 +1,204 @@
+"""The OTLP/HTTP receiver: the real SDK exporter in, span rows out; the contract's answers; a busy store."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+from collectors.live import LiveWriter, SourceStats
+from collectors.otlp_http import OtlpReceiver, SpanIntake
+from collectors.spool import Spool
+from queries import Store, policy
+
+TRACE = "5b8efff798038103d269b633813fc60c"
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Wait for a condition the code under test makes true (polled, with a deadline)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
+
+
+def count(store: Store, sql: str) -> int:
+    with store.reading() as cursor:
+        row = cursor.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+@pytest.fixture
+def receiver_for(store: Store, tmp_path: Path) -> Iterator[Callable[..., OtlpReceiver]]:
+    started: list[OtlpReceiver] = []
+
+    def make(busy_timeout: float = 2.0, spool_limit: int = 1024**3, max_buffered: int = 400_000,
+             max_body: int = 64 * 1024 * 1024) -> OtlpReceiver:
+        writer = LiveWriter(store, Spool(tmp_path / "spool", spool_limit), busy_timeout=busy_timeout)
+        intake = SpanIntake(writer, SourceStats("otlp-http test", "otlp-http"),
+                            max_buffered=max_buffered, interval=0.2)
+        receiver = OtlpReceiver("127.0.0.1", 0, intake, policy.load(), max_body=max_body)
+        receiver.start()
+        started.append(receiver)
+        return receiver
+
+    yield make
+    for receiver in started:
+        if receiver.server.socket.fileno() != -1:
+            receiver.stop()
+
+
+def post(receiver: OtlpReceiver, body: bytes, content_type: str = "application/json",
+         path: str = "/v1/traces", headers: dict[str, str] | None = None
+         ) -> tuple[int, dict[str, str], bytes]:
+    host, port = receiver.address
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    connection.request("POST", path, body, {"Content-Type": content_type, **(headers or {})})
+    response = connection.getresponse()
+    answer = response.status, dict(response.getheaders()), response.read()
+    connection.close()
+    return answer
+
+
+def otlp_json(spans: int, bad: int = 0, prefix: str = "1") -> bytes:
+    good = [{"traceId": TRACE, "spanId": f"{prefix}{i:015x}", "name": "pos.sale",
+             "startTimeUnixNano": "1767225600000000000", "endTimeUnixNano": "1767225600100000000",
+             "attributes": [{"key": "retail.order_id", "value": {"stringValue": f"o-{i}"}}]}
+            for i in range(spans)]
+    broken = [{"traceId": "", "spanId": f"f{i:015x}", "name": "broken"} for i in range(bad)]
+    return orjson.dumps({"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "pos"}}]},
+        "scopeSpans": [{"scope": {"name": "test"}, "spans": good + broken}]}]})
+
+
+def test_real_sdk_exporter_spans_land_in_the_store(store: Store, receiver_for) -> None:
+    receiver = receiver_for()
+    host, port = receiver.address
+    provider = TracerProvider(resource=Resource.create({"service.name": "storefront"}))
+    exporter = OTLPSpanExporter(endpoint=f"http://{host}:{port}/v1/traces")
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("checkout")
+    for number in range(20):
+        with tracer.start_as_current_span("order.capture",
+                                          attributes={"retail.order_id": f"#10{number:02d}"}):
+            with tracer.start_as_current_span("payment.authorize"):
+                pass
+    provider.shutdown()
+    receiver.stop()
+    assert count(store, "SELECT count(*) FROM spans") == 40
+    assert count(store, "SELECT count(DISTINCT order_id) FROM spans WHERE service = 'storefront'") == 20
+    assert count(store, "SELECT count(*) FROM spans WHERE order_id = '#1007' "
+                        "AND name = 'order.capture' AND parent_span_id IS NULL") == 1
+
+
+def test_json_and_gzip_bodies_answer_as_the_contract_says(store: Store, receiver_for) -> None:
+    receiver = receiver_for()
+    status, headers, body = post(receiver, otlp_json(3))
+    assert (status, headers["Content-Type"], body) == (200, "application/json", b"{}")
+    status, headers, body = post(receiver, gzip.compress(otlp_json(2, prefix="2")),
+                                 headers={"Content-Encoding": "gzip"})
+    assert (status, body) == (200, b"{}")
+    receiver.stop()
+    assert count(store, "SELECT count(*) FROM spans") == 5
+
+
+def test_partial_success_counts_rejected_spans_and_records_them(store: Store, receiver_for) -> None:
+    receiver = receiver_for()
+    status, _, body = post(receiver, otlp_json(2, bad=2))
+    assert status == 200
+    partial = orjson.loads(body)["partialSuccess"]
+    assert partial["rejectedSpans"] == "2"
+    assert "empty traceId" in partial["errorMessage"]
+    receiver.stop()
+    assert count(store, "SELECT count(*) FROM spans") == 2
+    assert count(store, "SELECT count(*) FROM rejects WHERE reason LIKE '%empty traceId%'") == 2
+
+
+def test_protobuf_errors_answer_in_protobuf(receiver_for) -> None:
+    receiver = receiver_for()
+    status, headers, body = post(receiver, b"\xff\xff\xff garbage", "application/x-protobuf")
+    assert status == 400 and headers["Content-Type"] == "application/x-protobuf"
+    status, _, body = post(receiver, b"", "application/x-protobuf")
+    assert status == 200 and ExportTraceServiceResponse.FromString(body) == ExportTraceServiceResponse()
+
+
+def test_bad_requests_are_refused_with_the_right_status(receiver_for) -> None:
+    receiver = receiver_for(max_body=1000)
+    status, _, body = post(receiver, b"{not json")
+    assert status == 400 and orjson.loads(body)["code"] == 3
+    assert post(receiver, b"[1, 2]")[0] == 400
+    assert post(receiver, otlp_json(1), "text/plain")[0] == 415
+    assert post(receiver, otlp_json(1), path="/v1/logs")[0] == 404
+    assert post(receiver, otlp_json(40))[0] == 413  # over the limit as sent
+    bomb = gzip.compress(b" " * 10_000 + b"{}")
+    assert len(bomb) < 1000
+    assert post(receiver, bomb, headers={"Content-Encoding": "gzip"})[0] == 413  # once inflated
+    assert post(receiver, b"not gzip", headers={"Content-Encoding": "gzip"})[0] == 400
+
+
+def _hold(store_path: Path) -> subprocess.Popen[str]:
+    """Another process that holds the store's lock until told to let go."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys\n"
+         f"con = duckdb.connect({str(store_path)!r})\nprint('held', flush=True)\n"
+         "sys.stdin.readline()\ncon.close()\nprint('released', flush=True)"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def _release(holder: subprocess.Popen[str]) -> None:
+    assert holder.stdin is not None and holder.stdout is not None
+    holder.stdin.write("go\n")
+    holder.stdin.flush()
+    assert holder.stdout.readline().strip() == "released"
+    holder.wait()
+
+
+def test_busy_store_spools_and_the_next_writer_imports_once(store: Store, receiver_for,
+                                                            tmp_path: Path) -> None:
+    receiver = receiver_for(busy_timeout=0.1)
+    holder = _hold(store.path)
+    try:
+        for batch in range(3):
+            assert post(receiver, otlp_json(50, prefix=str(batch + 1)))[0] == 200
+            wait_until(lambda: receiver.intake.stats.spooled_rows == 50 * (batch + 1))
+    finally:
+        _release(holder)
+    segments = list((tmp_path / "spool").glob("seg-*.parquet"))
+    assert segments
+    receiver.intake.writer.import_spool()
+    receiver.intake.writer.import_spool()  # nothing left: importing again adds nothing
+    receiver.stop()
+    assert count(store, "SELECT count(*) FROM spans") == 150
+    assert count(store, "SELECT count(DISTINCT span_id) FROM spans") == 150
+    assert count(store, "SELECT count(*) FROM ingested_segments") == len(segments)
+    assert not list((tmp_path / "spool").glob("seg-*"))
+
+
+def test_busy_store_and_full_spool_answer_503_and_lose_nothing(store: Store, receiver_for) -> None:
+    receiver = receiver_for(busy_timeout=0.1, spool_limit=0, max_buffered=60)
+    holder = _hold(store.path)
+    try:
+        assert post(receiver, otlp_json(50))[0] == 200  # acknowledged: it will be stored
+        status, headers, body = post(receiver, otlp_json(50, prefix="2"))
+        assert status == 503 and headers["Retry-After"] == "2"
+        assert orjson.loads(body)["code"] == 14
+    finally:
+        _release(holder)
+    wait_until(lambda: receiver.intake.stats.rows["spans"] == 50)
+    assert post(receiver, otlp_json(50, prefix="2"))[0] == 200  # the retry is taken now
+    receiver.stop()
+    assert count(store, "SELECT count(*) FROM spans") == 100
