@@ -18,22 +18,34 @@ from collectors.text import json_error
 from queries.errors import BackroomError
 
 OTLP = "otlp"
+JAEGER = "jaeger"
 EVENTS = "events"
 RABBITMQ_DLQ = "rabbitmq-dlq"
-FORMATS = (OTLP, EVENTS, RABBITMQ_DLQ)
+KAFKA_DLQ = "kafka-dlq"
+SQS_DLQ = "sqs-dlq"
+FORMATS = (OTLP, JAEGER, EVENTS, RABBITMQ_DLQ, KAFKA_DLQ, SQS_DLQ)
 
 _BOM = b"\xef\xbb\xbf"
 _HEAD_LINES = 50
 # For documents that do not fit on one line: the marker key that appears first decides.
 _MARKERS = re.compile(
     rb'"(?P<otlp>resourceSpans|batches|scopeSpans|instrumentationLibrarySpans)"\s*:'
+    rb'|"(?P<jaeger>traceID|spanID|operationName)"\s*:'
     rb'|"(?P<events>specversion)"\s*:'
     rb'|"(?P<dlq>payload_encoding|payload_bytes|x-death|message_count|routing_key)"\s*:'
+    rb'|"(?P<kafka>tstype)"\s*:|(?P<connect>"__connect\.errors\.topic")\s*,'
+    rb'|"(?P<sqs>Messages|MessageId|ReceiptHandle|MD5OfBody)"\s*:'
 )
+_MARKER_FORMATS = {
+    "otlp": OTLP, "jaeger": JAEGER, "events": EVENTS, "dlq": RABBITMQ_DLQ, "kafka": KAFKA_DLQ,
+    "connect": KAFKA_DLQ, "sqs": SQS_DLQ,
+}
 _OTHER_SIGNALS = (b'"resourceLogs"', b'"resourceMetrics"', b'"resourceProfiles"')
 EXPECTED = (
-    "expected OTLP JSON traces (resourceSpans), CloudEvents JSON (specversion) "
-    "or a RabbitMQ management-API /get dump (payload, properties)"
+    "expected OTLP JSON traces (resourceSpans), Jaeger JSON (data, traceID, spans), "
+    "CloudEvents JSON (specversion), a RabbitMQ management-API /get dump (payload, "
+    "properties), kcat -J Kafka records (topic, partition, offset) "
+    "or aws sqs receive-message output (Messages)"
 )
 
 
@@ -52,18 +64,36 @@ def format_of_value(value: Any) -> str | None:
         if first is None:
             return None
         kind = format_of_value(first)
-        return kind if kind in (EVENTS, RABBITMQ_DLQ) else None
+        return kind if kind in _BATCHABLE else None
     if not isinstance(value, dict):
         return None
     if "resourceSpans" in value or "batches" in value:
         return OTLP
     if "specversion" in value:
         return EVENTS
+    return _jaeger_or_dlq(value)
+
+
+def _jaeger_or_dlq(value: dict[str, Any]) -> str | None:
+    """Jaeger traces, or which broker's dead letters an object holds, by its keys."""
+    data = value.get("data")
+    trace = next((item for item in data if isinstance(item, dict)), None) \
+        if isinstance(data, list) else value
+    if isinstance(trace, dict) and "spans" in trace and ("traceID" in trace or "processes" in trace):
+        return JAEGER
+    if isinstance(value.get("Messages"), list) or ("MessageId" in value and "Body" in value):
+        return SQS_DLQ
+    if "topic" in value and "partition" in value and "offset" in value:
+        return KAFKA_DLQ
     if isinstance(value.get("messages"), list) or "payload_encoding" in value:
         return RABBITMQ_DLQ
     if "payload" in value and "properties" in value:
         return RABBITMQ_DLQ
     return None
+
+
+# Formats whose records may also come as a JSON array of them.
+_BATCHABLE = (JAEGER, EVENTS, RABBITMQ_DLQ, KAFKA_DLQ, SQS_DLQ)
 
 
 def _format_of_lines(head: bytes) -> str | None:
@@ -85,7 +115,7 @@ def _format_of_markers(head: bytes) -> str | None:
     match = _MARKERS.search(head)
     if match is None:
         return None
-    return {"otlp": OTLP, "events": EVENTS, "dlq": RABBITMQ_DLQ}[match.lastgroup or ""]
+    return _MARKER_FORMATS[match.lastgroup or ""]
 
 
 def _looks_binary(head: bytes) -> bool:

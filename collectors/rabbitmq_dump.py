@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from collectors.deaths import read_deaths
 from collectors.rows import (
     RECORD_ERRORS,
     BadRecord,
@@ -17,8 +18,7 @@ from collectors.rows import (
     Parser,
     Where,
     correlate,
-    int32,
-    micros_from_seconds,
+    micros,
     reason_of,
     split_paths,
     text,
@@ -36,6 +36,10 @@ ERROR_HEADERS = (
 )
 _DUMP_SUFFIXES = (".gz", ".json", ".jsonl", ".ndjson", ".txt")
 _BODY_JSON_LIMIT = 4 * 1024 * 1024  # look inside bodies up to this size for correlation keys
+INT32_MAX = 2**31 - 1  # death_count is an INTEGER column
+
+
+REPLAY_ID_HEADER = "backroom-replay-id"  # set by backroom's replay on every copy it sends
 
 
 def dead_letter_id(
@@ -45,6 +49,7 @@ def dead_letter_id(
     message_id: str | None,
     body_sha256: str,
     first_death_at: int | None,
+    replay_id: str | None = None,
 ) -> str:
     """The stable id of one dead letter, the same whichever dump or live peek it was read from.
 
@@ -52,12 +57,14 @@ def dead_letter_id(
     dead-letter queue it sits in, the message id (or `sha256:<body hash>` when the message has
     none) and its first death as whole epoch seconds (the earliest `x-death` time; empty when
     there is no `x-death`). Nothing about the file, its name or the time of reading enters it.
-    A replayed message that dies again gets a new id, because replay strips `x-death` and the
-    broker stamps a new first-death time.
+    A replayed message that dies again gets a new id: replay strips `x-death` (the broker stamps
+    a new first death) and adds its `backroom-replay-id`, which enters the key too, because a
+    copy can die again within the same second as the original.
     """
     identity = message_id or f"sha256:{body_sha256}"
     death = "" if first_death_at is None else str(first_death_at // 1_000_000)
-    key = "\x1f".join((broker, vhost or DEFAULT_VHOST, queue, identity, death))
+    parts = (broker, vhost or DEFAULT_VHOST, queue, identity, death)
+    key = "\x1f".join(parts + ((f"replay:{replay_id}",) if replay_id else ()))
     return hashlib.sha256(key.encode("utf-8", errors="surrogatepass")).hexdigest()[:24]
 
 
@@ -88,7 +95,7 @@ def _body(message: dict[str, Any]) -> bytes:
     raise BadRecord(f"unknown payload_encoding {escape(str(encoding))[:20]!r}")
 
 
-def _body_json(body: bytes) -> dict[str, Any] | None:
+def body_json(body: bytes) -> dict[str, Any] | None:
     """The body as a JSON object when it is one (for correlation keys), else None."""
     if len(body) > _BODY_JSON_LIMIT or body.lstrip()[:1] != b"{":
         return None
@@ -99,34 +106,20 @@ def _body_json(body: bytes) -> dict[str, Any] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
-class _Deaths:
-    """What the `x-death` header says: the most recent entry, total count, first and last death."""
-
-    def __init__(self, headers: dict[str, Any]) -> None:
-        raw = headers.get("x-death")
-        self.history = raw if isinstance(raw, list) else []
-        entries = [entry for entry in self.history if isinstance(entry, dict)]
-        self.latest = entries[0] if entries else {}
-        counts = [int32(entry.get("count")) for entry in entries]
-        total = sum(count for count in counts if count is not None)
-        self.count = min(total, 2**31 - 1) if entries else None  # INTEGER column
-        times = [micros_from_seconds(entry.get("time")) for entry in entries]
-        known = [time for time in times if time is not None]
-        self.first = min(known) if known else None
-        self.last = max(known) if known else None
-
-    def routing_key(self) -> str | None:
-        keys = self.latest.get("routing-keys")
-        return text(keys[0]) if isinstance(keys, list) and keys else None
-
-
-def _error_text(headers: dict[str, Any]) -> str | None:
-    lowered = {key.lower(): value for key, value in headers.items()}
-    for name in ERROR_HEADERS:
+def error_text(headers: dict[str, Any], names: tuple[str, ...] = ERROR_HEADERS) -> str | None:
+    """The first failure text among the header `names` (matched without regard to case)."""
+    lowered = {key.lower(): value for key, value in headers.items() if isinstance(key, str)}
+    for name in names:
         value = lowered.get(name)
         if value is not None and value != "":
             return value if isinstance(value, str) else orjson.dumps(value).decode()
     return None
+
+
+def _raw_history(headers: dict[str, Any]) -> list[Any]:
+    """The `x-death` array as the dump gave it (management JSON), for the history column."""
+    raw = headers.get("x-death")
+    return raw if isinstance(raw, list) else []
 
 
 def _unwrap(value: Any) -> tuple[list[Any], str | None, str | None]:
@@ -176,29 +169,29 @@ class DlqDumpParser(Parser):
         properties = properties if isinstance(properties, dict) else {}
         headers = properties.get("headers")
         headers = headers if isinstance(headers, dict) else {}
-        deaths = _Deaths(headers)
-        sources = {"properties": properties, "headers": headers, "body": _body_json(body)}
+        deaths = read_deaths(headers)
+        sources = {"properties": properties, "headers": headers, "body": body_json(body)}
         message_id = correlate(self.message_paths, sources)
         body_sha256 = hashlib.sha256(body).hexdigest()
-        original_queue = text(deaths.latest.get("queue")) or text(
-            headers.get("x-first-death-queue"))
-        reason = text(deaths.latest.get("reason")) or text(headers.get("x-first-death-reason"))
-        error_text = _error_text(headers)
+        first, last = deaths.first_time, deaths.last_time
+        first_death_at = micros(first) if first is not None else None
+        original_queue, reason, error = deaths.queue, deaths.reason, error_text(headers)
         trace = parse_traceparent(headers.get("traceparent"))
         return DlqRow(
-            id=dead_letter_id(BROKER, vhost, queue, message_id, body_sha256, deaths.first),
+            id=dead_letter_id(BROKER, vhost, queue, message_id, body_sha256, first_death_at,
+                              replay_id=text(headers.get(REPLAY_ID_HEADER))),
             broker=BROKER, queue=queue, vhost=vhost,
-            original_exchange=text(deaths.latest.get("exchange"))
-            or text(headers.get("x-first-death-exchange")),
-            original_routing_key=deaths.routing_key(), original_queue=original_queue,
-            reason=reason, death_count=deaths.count,
-            first_death_at=deaths.first, last_death_at=deaths.last,
+            original_exchange=deaths.exchange, original_routing_key=deaths.routing_key,
+            original_queue=original_queue, reason=reason,
+            death_count=min(deaths.total, INT32_MAX) if deaths.entries else None,
+            first_death_at=first_death_at,
+            last_death_at=micros(last) if last is not None else None,
             message_id=message_id, content_type=text(properties.get("content_type")),
             properties=orjson.dumps({k: v for k, v in properties.items() if k != "headers"}),
             headers=orjson.dumps(headers),
-            body=body, body_sha256=body_sha256, error_text=error_text,
+            body=body, body_sha256=body_sha256, error_text=error,
             order_id=correlate(self.order_paths, sources),
             trace_id=trace[0] if trace else None,
-            fingerprint=fingerprint(reason, original_queue, error_text),
-            status="dead", history=orjson.dumps(deaths.history), seen_at=self.seen_at,
+            fingerprint=fingerprint(reason, original_queue, error),
+            status="dead", history=orjson.dumps(_raw_history(headers)), seen_at=self.seen_at,
         )

@@ -71,8 +71,8 @@ def test_a_forced_format_reads_the_file_as_that_format(store: Store, tmp_path: P
 
     assert (report.rows["spans"], report.rejects) == (0, 3)
     assert query(store, "SELECT DISTINCT reason FROM rejects") == [("no resourceSpans list",)]
-    with pytest.raises(UnsupportedFormat, match=r"'jaeger' is not supported"):
-        ingest_paths(store, [path], fmt="jaeger", policy=policy)
+    with pytest.raises(UnsupportedFormat, match=r"'avro' is not supported"):
+        ingest_paths(store, [path], fmt="avro", policy=policy)
 
 
 @pytest.mark.parametrize(("content", "reason_start"), [
