@@ -38,7 +38,7 @@ def test_version() -> None:
     (["--bogus"], "No such option: --bogus"),
     (["ingest"], "Missing argument 'paths'"),
     (["demo", "--orders", "many"], "'--orders'"),
-    (["dlq", "replay", "x"], "'backroom dlq replay' is not in this build yet"),
+    (["dlq", "replay"], "name dead letters by id"),
     (["sla", "report", "--at", "yesterday"], "--at 'yesterday' is not a time"),
     (["lag", "--by", "planet"], "'--by'"),
 ])

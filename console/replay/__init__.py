@@ -1,0 +1,1 @@
+"""Replay, reroute, edit and discard dead letters through a middleware runtime, safely (issue #6)."""

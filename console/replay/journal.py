@@ -1,0 +1,108 @@
+"""The replay journal: an append-only, fsync'd JSONL file per source queue (ids and states, no payloads).
+
+Per dead letter the states only move forward within one attempt:
+`intent` (about to publish) -> `confirmed` (the runtime took it) -> `acked` (removed from the source),
+or `intent` -> `refused` (definitely not taken) / `unknown` (no trustworthy answer).
+Resume rules: `confirmed` -> acknowledge only, never resend; `intent`/`unknown` -> the target may
+have it, so a resend reuses the same replay id and is reported as possibly duplicated;
+`acked` -> done (sent again only with --force, under a new replay id); `refused` -> free to retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from queries import extensions
+
+INTENT, CONFIRMED, ACKED, REFUSED, UNKNOWN = "intent", "confirmed", "acked", "refused", "unknown"
+IN_FLIGHT = (INTENT, UNKNOWN)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The latest journalled state of one dead letter."""
+
+    state: str
+    replay_id: str
+    run_id: str
+    generation: int
+    at: float
+
+
+def folder() -> Path:
+    return extensions.home() / "journal"
+
+
+def journal_name(broker: str, vhost: str | None, queue: str) -> str:
+    """A file name per source queue: readable prefix, hash for uniqueness."""
+    key = f"{broker}\x1f{vhost or '/'}\x1f{queue}"
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", queue)[:60]
+    return f"{safe}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.jsonl"
+
+
+class Journal:
+    """Append-only and fsync'd per write, so a killed replay can resume from it."""
+
+    def __init__(self, path: Path, run_id: str) -> None:
+        self.path = path
+        self.run_id = run_id
+        self.entries: dict[str, Entry] = {}
+        self.generations: dict[str, int] = {}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._load()
+        self._handle = open(path, "ab")  # noqa: SIM115 (held for the run, closed by close())
+        _fsync_dir(path.parent)
+
+    def _load(self) -> None:
+        if not self.path.exists():
+            return
+        for line in self.path.read_bytes().splitlines():
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue  # a torn last line from a crash mid-write
+            entry = Entry(record["state"], record["replay_id"], record["run"],
+                          int(record.get("gen", 0)), float(record.get("at", 0)))
+            self.entries[record["id"]] = entry
+            self.generations[record["id"]] = max(self.generations.get(record["id"], 0), entry.generation)
+
+    def state(self, dlq_id: str) -> Entry | None:
+        return self.entries.get(dlq_id)
+
+    def write(self, state: str, items: list[tuple[str, str]], generation: dict[str, int] | None = None,
+              sync: bool = True) -> None:
+        """Record `state` for (dead letter id, replay id) pairs; fsync before returning."""
+        if not items:
+            return
+        now = time.time()
+        lines = []
+        for dlq_id, rid in items:
+            gen = (generation or {}).get(dlq_id, self.generations.get(dlq_id, 0))
+            self.entries[dlq_id] = Entry(state, rid, self.run_id, gen, now)
+            self.generations[dlq_id] = max(self.generations.get(dlq_id, 0), gen)
+            lines.append(orjson.dumps({"id": dlq_id, "state": state, "replay_id": rid,
+                                       "run": self.run_id, "gen": gen, "at": now}))
+        self._handle.write(b"\n".join(lines) + b"\n")
+        self._handle.flush()
+        if sync:
+            os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
