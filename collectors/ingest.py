@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 from opentelemetry import trace
 
-from collectors import detect
+from collectors import detect, fastpath
 from collectors.cloudevents import EventsParser
 from collectors.detect import Failed, Records
 from collectors.otlp import OtlpParser
@@ -173,12 +173,24 @@ def _unsupported(fmt: str) -> str:
 
 def make_parser(fmt: str, source: str, policy: Policy) -> Parser:
     """The parser for one file of a known format."""
+    # Imported here so that this function is the only part of the driver that names them.
+    from collectors.jaeger import JaegerParser
+    from collectors.kafka_dlq import KafkaDlqParser
+    from collectors.sqs_dlq import SqsDlqParser
+
     if fmt == detect.OTLP:
         return OtlpParser(source, policy)
+    if fmt == detect.JAEGER:
+        return JaegerParser(source, policy)
     if fmt == detect.EVENTS:
         return EventsParser(source, policy)
+    seen_at = micros(datetime.now(UTC))
     if fmt == detect.RABBITMQ_DLQ:
-        return DlqDumpParser(source, policy, seen_at=micros(datetime.now(UTC)))
+        return DlqDumpParser(source, policy, seen_at=seen_at)
+    if fmt == detect.KAFKA_DLQ:
+        return KafkaDlqParser(source, policy, seen_at=seen_at)
+    if fmt == detect.SQS_DLQ:
+        return SqsDlqParser(source, policy, seen_at=seen_at)
     raise UnsupportedFormat(_unsupported(fmt))
 
 
@@ -201,11 +213,12 @@ class FileIngest:
     def __init__(
         self, store: Store, policy: Policy, *, batch_rows: int = BATCH_ROWS,
         commit_every: int = COMMIT_EVERY_BATCHES, max_line: int = detect.MAX_LINE_BYTES,
-        progress: Callable[[FileReport, int, int], None] | None = None,
+        progress: Callable[[FileReport, int, int], None] | None = None, fast_path: bool = True,
     ) -> None:
         self.store, self.policy = store, policy
         self.batch_rows, self.commit_every, self.max_line = batch_rows, commit_every, max_line
         self.progress = progress
+        self.fast_path = fast_path  # False forces the line-by-line Python path (tests, benches)
 
     def run(self, path: Path, fmt: str) -> FileReport:
         """Ingest one file with `fmt` ('auto' detects it from the content)."""
@@ -234,7 +247,7 @@ class FileIngest:
             if fmt == UNKNOWN:
                 self._undetected(run, undetected, head)
                 self._flush(units, run, None, final=True)
-            else:
+            elif not self._fast(units, run, head, resume):
                 self._read(units, run, head, resume)
         return run.report
 
@@ -263,6 +276,33 @@ class FileIngest:
         run.pending.append(Reject(str(run.path), 1, reason, excerpt(head), 0))
         run.report.records += 1
 
+    def _fast(self, units: Units, run: _FileRun, head: bytes, resume: Any) -> bool:
+        """Ingest a CloudEvents file in DuckDB (collectors/fastpath.py); False if it cannot."""
+        # One SQL statement is one unit of work for the whole file: a caller that asked for
+        # small units (to release the store often, or to test resuming) gets the Python path.
+        small_units = self.batch_rows < BATCH_ROWS
+        if not self.fast_path or small_units or run.fmt != detect.EVENTS or resume is not None:
+            return False
+        layout = fastpath.usable(run.path, head, self.policy)
+        if layout is None:
+            return False
+        try:
+            with _tracer.start_as_current_span("ingest fast path"):
+                result = fastpath.load_events(
+                    units.cursor(), run.path, self.policy, run.ingest_id, layout)
+        except fastpath.LayoutChanged:
+            return False
+        events = Table.EVENTS.value
+        run.report.records += result.taken
+        run.report.rows[events] += result.inserted
+        run.report.skipped_duplicates += result.duplicates
+        run.totals.rows[events] += result.inserted
+        run.totals.skipped_duplicates += result.duplicates
+        parser = make_parser(run.fmt, str(run.path), self.policy)
+        slow = fastpath.SlowLines(run.path, result.slow_lines, layout, max_line=self.max_line)
+        self._consume(units, run, parser, slow)  # type: ignore[arg-type]
+        return True
+
     def _read(self, units: Units, run: _FileRun, head: bytes, resume: Any) -> None:
         parser = make_parser(run.fmt, str(run.path), self.policy)
         document = resume is None and detect.is_document(head)
@@ -272,21 +312,25 @@ class FileIngest:
             records = Records(handle, document=document, max_line=self.max_line)
             if resume is not None:
                 records.offset, records.line = resume.offset_to, resume.lines or 0
-            for value, where in records:
-                if isinstance(value, Failed):
-                    run.pending.append(Reject(
-                        str(run.path), where.line, value.reason, excerpt(where.raw.rstrip()),
-                        where.offset,
-                    ))
-                    run.report.records += 1
-                else:
-                    before = len(parser.buffer)
-                    rejected = parser.feed(value, where)
-                    run.pending += rejected
-                    run.report.records += len(parser.buffer) - before + len(rejected)
-                if len(parser.buffer) >= self.batch_rows or len(run.pending) >= self.batch_rows:
-                    self._flush(units, run, parser, records=records)
-            self._flush(units, run, parser, records=records, final=True)
+            self._consume(units, run, parser, records)
+
+    def _consume(self, units: Units, run: _FileRun, parser: Parser, records: Records) -> None:
+        """Parse, batch and flush every record `records` yields, then finish the file."""
+        for value, where in records:
+            if isinstance(value, Failed):
+                run.pending.append(Reject(
+                    str(run.path), where.line, value.reason, excerpt(where.raw.rstrip()),
+                    where.offset,
+                ))
+                run.report.records += 1
+            else:
+                before = len(parser.buffer)
+                rejected = parser.feed(value, where)
+                run.pending += rejected
+                run.report.records += len(parser.buffer) - before + len(rejected)
+            if len(parser.buffer) >= self.batch_rows or len(run.pending) >= self.batch_rows:
+                self._flush(units, run, parser, records=records)
+        self._flush(units, run, parser, records=records, final=True)
 
     def _flush(
         self, units: Units, run: _FileRun, parser: Parser | None, *,
@@ -349,6 +393,7 @@ def ingest_paths(
     batch_rows: int = BATCH_ROWS,
     commit_every: int = COMMIT_EVERY_BATCHES,
     max_line_bytes: int = detect.MAX_LINE_BYTES,
+    fast_path: bool = True,
 ) -> IngestReport:
     """Ingest files and folders (walked recursively, sorted), each file's format told by content."""
     if fmt != "auto" and fmt not in detect.FORMATS:
@@ -368,7 +413,7 @@ def ingest_paths(
 
     driver = FileIngest(
         store, effective, batch_rows=batch_rows, commit_every=commit_every,
-        max_line=max_line_bytes, progress=progress,
+        max_line=max_line_bytes, progress=progress, fast_path=fast_path,
     )
     with _collector_paused():
         for path in files:

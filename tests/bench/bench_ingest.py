@@ -1,0 +1,156 @@
+"""Ingest throughput: backroom vs DuckDB's read_json + INSERT, and vs a per-line Python loader."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from collectors import ingest_paths
+from queries import Store
+
+from benchkit import fresh, show, timed
+
+EVENTS = 2_000_000
+SPANS = 1_000_000
+LOOP_SAMPLE = 50_000
+# DuckDB's own reader, given every CloudEvents attribute the table keeps, straight into `events`.
+NATIVE = """
+INSERT INTO events (event_id, source, type, channel, order_id, occurred_at, recorded_at,
+                    traceparent, payload)
+SELECT id, source, type, channel, subject, time, recordedtime, traceparent, data
+FROM read_json($path, format = 'newline_delimited', ignore_errors = $lenient,
+               columns = {specversion: 'VARCHAR', id: 'VARCHAR', source: 'VARCHAR',
+                          type: 'VARCHAR', subject: 'VARCHAR', time: 'TIMESTAMPTZ',
+                          recordedtime: 'TIMESTAMPTZ', traceparent: 'VARCHAR',
+                          channel: 'VARCHAR', data: 'JSON'})
+"""
+
+
+def events_file(estate: Path, work: Path, broken_every: int = 0) -> Path:
+    """2M one-event lines from the estate (batch lines left out); every Nth line broken."""
+    name = f"events-2m{'-broken' if broken_every else ''}.jsonl"
+    target = work / name
+    if target.exists():
+        return target
+    written = 0
+    with target.open("wb") as out:
+        for source in sorted((estate / "events").glob("*.jsonl")):
+            with source.open("rb") as handle:
+                for line in handle:
+                    if not line.startswith(b"{"):
+                        continue
+                    written += 1
+                    broken = broken_every and written % broken_every == 0
+                    out.write(b'{"specversion":"1.0","id":' + line[25:60] + b"\n" if broken
+                              else line)
+                    if written == EVENTS:
+                        return target
+    return target
+
+
+def new_store(path: Path) -> Store:
+    store = Store(fresh(path))
+    with store.writing():
+        pass  # creates the schema
+    return store
+
+
+def native(store: Store, source: Path, lenient: bool = False) -> int:
+    with store.writing() as cursor:
+        cursor.execute(NATIVE, {"path": str(source), "lenient": lenient})
+        count = cursor.execute("SELECT count(*) FROM events").fetchone()
+    with store.writing(transaction=False) as cursor:
+        cursor.execute("CHECKPOINT")
+    return int(count[0]) if count else 0
+
+
+def backroom(store: Store, source: Path) -> int:
+    report = ingest_paths(store, [source])
+    with store.writing(transaction=False) as cursor:
+        cursor.execute("CHECKPOINT")
+    return sum(report.rows.values())
+
+
+def python_loop(store: Store, source: Path, limit: int) -> int:
+    """The straightforward loader: json.loads per line, executemany in one transaction."""
+    rows = []
+    with source.open("rb") as handle:
+        for line in handle:
+            event = json.loads(line)
+            rows.append((event["id"], event["source"], event["type"], event.get("channel"),
+                         event.get("subject"), event.get("time"), event.get("recordedtime"),
+                         event.get("traceparent"), json.dumps(event.get("data"))))
+            if len(rows) == limit:
+                break
+    with store.writing() as cursor:
+        cursor.executemany(
+            "INSERT INTO events (event_id, source, type, channel, order_id, occurred_at, "
+            "recorded_at, traceparent, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
+
+
+def test_clean_cloudevents_ingest(estate: Path, work: Path) -> None:
+    source = events_file(estate, work)
+    native_s, native_rows = timed(lambda: native(new_store(work / "native.duckdb"), source))
+    ours_s, ours_rows = timed(lambda: backroom(new_store(work / "backroom.duckdb"), source))
+    loop_s, loop_rows = timed(
+        lambda: python_loop(new_store(work / "loop.duckdb"), source, LOOP_SAMPLE))
+    loop_full = loop_s * EVENTS / int(loop_rows)  # type: ignore[call-overload]
+    show(f"clean CloudEvents, {EVENTS:,} events, {source.stat().st_size / 1e6:.0f} MB", [
+        ("DuckDB read_json + INSERT (baseline)", native_s, f"{native_rows:,} rows"),
+        ("backroom ingest", ours_s,
+         f"{ours_rows:,} rows, {native_s / ours_s:.2f}x of read_json (target >= 0.8)"),
+        (f"json.loads + executemany, {LOOP_SAMPLE:,} lines, extrapolated", loop_full,
+         f"backroom is {loop_full / ours_s:.0f}x faster (target >= 20)"),
+    ])
+
+
+def test_cloudevents_with_one_percent_broken_lines(estate: Path, work: Path) -> None:
+    clean = events_file(estate, work)
+    broken = events_file(estate, work, broken_every=100)
+    native_s, _ = timed(lambda: native(new_store(work / "native.duckdb"), clean))
+    ours_s, ours_rows = timed(lambda: backroom(new_store(work / "backroom.duckdb"), broken))
+    show("CloudEvents with 1% broken lines", [
+        ("DuckDB read_json + INSERT on the clean file (baseline)", native_s, ""),
+        ("backroom ingest of the broken file", ours_s,
+         f"{ours_rows:,} rows, {native_s / ours_s:.2f}x of read_json (target >= 0.35)"),
+    ])
+
+
+def spans_file(estate: Path, work: Path) -> tuple[Path, int]:
+    """About 1M spans of estate OTLP lines."""
+    target = work / "traces-1m.jsonl"
+    if not target.exists():
+        with target.open("wb") as out:
+            spans = 0
+            for source in sorted((estate / "traces").glob("*.jsonl")):
+                with source.open("rb") as handle:
+                    for line in handle:
+                        out.write(line)
+                        spans += line.count(b'"spanId"')
+                        if spans >= SPANS:
+                            break
+                if spans >= SPANS:
+                    break
+    return target, SPANS
+
+
+def test_otlp_ingest(estate: Path, work: Path) -> None:
+    if not (estate / "traces").is_dir():
+        pytest.skip("no traces in the estate")
+    source, _ = spans_file(estate, work)
+    con = duckdb.connect()
+    native_s, spans = timed(lambda: con.execute(
+        "SELECT count(*) FROM (SELECT unnest(ss.spans) FROM (SELECT unnest(rs.scopeSpans) AS ss "
+        "FROM (SELECT unnest(resourceSpans) AS rs FROM read_json($path, format = "
+        "'newline_delimited', columns = {resourceSpans: 'STRUCT(resource JSON, scopeSpans "
+        "STRUCT(scope JSON, spans JSON[])[])[]'}))))", {"path": str(source)}).fetchone()[0])
+    ours_s, ours_rows = timed(lambda: backroom(new_store(work / "spans.duckdb"), source))
+    show(f"OTLP JSON, {spans:,} spans", [
+        ("DuckDB read_json of the same file, spans unnested (baseline)", native_s, ""),
+        ("backroom ingest", ours_s,
+         f"{ours_rows:,} rows, {native_s / ours_s:.2f}x of read_json (target >= 0.5)"),
+    ])

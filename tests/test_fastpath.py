@@ -1,0 +1,193 @@
+"""The DuckDB fast path for CloudEvents gives the Python path's rows, rejects and counts."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from collectors import fastpath, ingest_paths
+from collectors.ingest import IngestReport
+from queries import Store
+from queries.policy import Policy, load
+
+COLUMNS = (
+    "event_id, source, type, state, system, channel, order_id, order_name, customer_email, "
+    "store_id, sku, quantity, amount, currency, movement_id, movement_kind, applied_system, "
+    "occurred_at, recorded_at, trace_id, parent_span_id, traceparent, traceparent_valid, "
+    "payload::VARCHAR"
+)
+
+
+@pytest.fixture
+def policy() -> Policy:
+    return load()
+
+
+def event(n: int, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "specversion": "1.0", "id": f"ev-{n}", "source": "/pos/store/0042",
+        "type": "order.captured", "subject": f"ORD-{n:05d}", "time": "2026-12-02T10:00:10.674Z",
+        "datacontenttype": "application/json",
+        "traceparent": "00-8f0be21124179c3dd9f73817ce6e118d-af94acd3cf92c190-01",
+        "channel": "pos", "recordedtime": "2026-12-02T10:00:11.871Z",
+        "data": {"order_id": f"ORD-{n:05d}", "order_name": f"#{n}", "customer_email": None,
+                 "store_id": "0042", "sku": "KD-1", "quantity": 2, "amount": 235.95,
+                 "currency": "EUR"},
+    }
+    body.update(changes)
+    return body
+
+
+def line(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+QUIRKS: list[bytes] = [
+    line(event(1)),
+    line(event(2, traceparent="00-8F0BE21124179C3DD9F73817CE6E118D-AF94ACD3CF92C190-01")),
+    line(event(3, recordedtime=None)),
+    line({k: v for k, v in event(4).items() if k != "recordedtime"}),
+    line(event(5, time="2026-12-02T11:00:10+01:00", recordedtime="2026-12-02T05:00:11-05:00")),
+    line(event(6, time="2026-12-02T10:00:10", recordedtime="2026-12-02T10:00:10.123456789Z")),
+    line(event(7, time="2026-12-02 10:00:10Z", recordedtime="not a time")),
+    line([event(8), event(9, type="invoice.posted", source="/erp/d365")]),
+    line({**{k: v for k, v in event(10).items() if k != "data"},
+          "data_base64": base64.b64encode(orjson.dumps({"order_id": "ORD-B64"})).decode()}),
+    line(event(11, traceparent="ff-8f0be21124179c3dd9f73817ce6e118d-af94acd3cf92c190-01")),
+    line(event(12, traceparent="00-00000000000000000000000000000000-af94acd3cf92c190-01")),
+    line(event(13, traceparent="not-a-traceparent")),
+    line(event(14, traceparent=" 00-8f0be21124179c3dd9f73817ce6e118d-af94acd3cf92c190-01 ")),
+    line(event(15, source="https://shop.example/shopify/acme", channel="  ")),
+    line(event(16, subject=None, channel=42)),
+    line(event(17, subject="", data={"order_id": 1042, "quantity": "3", "amount": "19.99"})),
+    line(event(18, data={"quantity": 2.0, "amount": 1.005, "sku": True, "store_id": 42})),
+    line(event(19, data={"quantity": 2**40, "amount": 10**17, "kind": "sale"})),
+    line(event(20, data=["not", "an", "object"])),
+    line(event(21, data="a string", type="unknown.type", source="/WMS/dc1")),
+    line(event(22, specversion="0.3")),
+    line(event(23, id=12345)),
+    line(event(24, customer_email="a@b.example", data={"customer_email": "ana@example.com",
+                                                       "order_name": "caf\u00e9 \"quoted\""})),
+    b'{"specversion":"1.0", "id":"ev-25", "source":"/erp/d365", "type":"invoice.posted"}  ',
+    b'  {"specversion":"1.0","id":"ev-26","source":"/erp/d365","type":"invoice.posted"}',
+    b'{"specversion":"1.0","id":"ev-27","source":"/erp/d365","type":"invoice.posted",'
+    b'"data":{"order_name":"\\u00e9\\/x","amount":1e2}}',
+    line(event(28, time="2026-12-02T24:00:00Z", recordedtime="0001-01-01T00:00:00+01:00")),
+    line(event(29, data={"order_id": "\u2003", "store_id": "\u00a0x"})),
+    line(event(1)),  # a duplicate of the first line
+]
+BROKEN: list[bytes] = [
+    b"{broken",
+    b'{"specversion":"1.0","id":"ev-b1","source":"/pos/store/1","type":"order.captured",}',
+    b'{"specversion":"1.0","id":"ev-b2","source":"/pos/store/1","type":"x","data":{"a":NaN}}',
+    b'{"specversion":"1.0","id":"ev-b3","source":"/pos/store/1","type":"x","data":"\xff\xfe"}',
+    b'{"specversion":"1.0","id":"ev-b4","source":"/pos\x00/store/1","type":"x"}',
+    b'{"specversion":"1.0","source":"/pos/store/1","type":"order.captured"}',
+    b'{"specversion":"2.0","id":"ev-b5","source":"/pos/store/1","type":"x"}',
+    b"[1, 2]",
+    b'"just a string"',
+    b"",
+    b"   ",
+    b'{"a":1}\x01{"b":2}',
+]
+
+
+def write(path: Path, lines: list[bytes], end: bytes = b"\n") -> Path:
+    path.write_bytes(b"\n".join(lines) + end)
+    return path
+
+
+def both_ways(tmp_path: Path, name: str, policy: Policy) -> tuple[
+        tuple[IngestReport, list[Any], list[Any]], tuple[IngestReport, list[Any], list[Any]]]:
+    source = tmp_path / name
+    results = []
+    for fast in (True, False):
+        store = Store.at(tmp_path / f"{'fast' if fast else 'slow'}.duckdb")
+        report = ingest_paths(store, [source], policy=policy, fast_path=fast)
+        with store.reading() as cursor:
+            rows = cursor.execute(f"SELECT {COLUMNS} FROM events ORDER BY ALL").fetchall()
+            rejects = cursor.execute(
+                "SELECT source, line, byte_offset, reason, excerpt FROM rejects ORDER BY ALL"
+            ).fetchall()
+        results.append((report, rows, rejects))
+    return results[0], results[1]
+
+
+def counts(report: IngestReport) -> tuple[int, int, int, int]:
+    return report.records, report.rows["events"], report.skipped_duplicates, report.rejects
+
+
+def test_quirky_valid_input_gives_identical_rows(tmp_path: Path, policy: Policy) -> None:
+    write(tmp_path / "quirks.jsonl", QUIRKS)
+
+    (fast, fast_rows, _), (slow, slow_rows, _) = both_ways(tmp_path, "quirks.jsonl", policy)
+
+    assert fast_rows == slow_rows
+    assert counts(fast) == counts(slow)
+    assert fast.records == fast.rows["events"] + fast.skipped_duplicates + fast.rejects
+    assert fast.skipped_duplicates == 1
+
+
+def test_a_mixed_file_gives_identical_rows_rejects_and_counts(tmp_path: Path,
+                                                               policy: Policy) -> None:
+    lines = [line(event(n)) for n in range(100, 400)]
+    for offset, bad in enumerate(BROKEN + QUIRKS):
+        lines.insert(7 * offset + 3, bad)
+    write(tmp_path / "mixed.jsonl", lines, end=b"")  # the last line has no newline
+
+    (fast, fast_rows, fast_rejects), (slow, slow_rows, slow_rejects) = both_ways(
+        tmp_path, "mixed.jsonl", policy)
+
+    assert fast_rows == slow_rows
+    assert fast_rejects == slow_rejects
+    assert len(fast_rejects) >= len(BROKEN) - 3  # blank lines are no records at all
+    assert counts(fast) == counts(slow)
+    assert fast.records == fast.rows["events"] + fast.skipped_duplicates + fast.rejects
+
+
+def test_broken_lines_keep_their_line_numbers_and_reasons(tmp_path: Path, policy: Policy,
+                                                          store: Store) -> None:
+    lines = [line(event(1)), b"{broken", line(event(2)), b'{"specversion":"1.0"}', line(event(3))]
+    path = write(tmp_path / "broken.jsonl", lines)
+
+    report = ingest_paths(store, [path], policy=policy)
+
+    with store.reading() as cursor:
+        rejects = cursor.execute("SELECT line, byte_offset, reason FROM rejects ORDER BY line"
+                                 ).fetchall()
+    assert report.rows["events"] == 3
+    assert [(line_no, offset) for line_no, offset, _ in rejects] == [
+        (2, len(lines[0]) + 1), (4, sum(len(x) + 1 for x in lines[:3]))]
+    assert rejects[0][2].startswith("invalid JSON")
+    assert rejects[1][2] == "missing required attribute 'id'"
+
+
+def test_the_fast_path_takes_clean_lines_and_leaves_the_rest(tmp_path: Path, policy: Policy,
+                                                             store: Store) -> None:
+    path = write(tmp_path / "events.jsonl", [line(event(1)), line([event(2)]), b"{broken",
+                                             line(event(3))])
+    layout = fastpath.usable(path, path.read_bytes(), policy)
+    assert layout is not None and layout.lines == 4
+
+    with store.writing() as cursor:
+        result = fastpath.load_events(cursor, path, policy, 1, layout)
+        cursor.execute("ROLLBACK")
+        cursor.execute("BEGIN TRANSACTION")
+
+    assert (result.taken, result.inserted, result.slow_lines) == (2, 2, [2, 3])
+
+
+def test_files_the_sql_cannot_line_up_are_read_in_python(tmp_path: Path, policy: Policy) -> None:
+    crlf = write(tmp_path / "crlf.jsonl", [line(event(1)), line(event(2))], end=b"\r\n")
+    crlf.write_bytes(crlf.read_bytes().replace(b"\n", b"\r\n"))
+    dotted = Policy.model_validate({**policy.model_dump(by_alias=True), "correlation": {
+        "order_id": ["data.order.id"], "message_id": policy.correlation.message_id}})
+
+    assert fastpath.usable(crlf, crlf.read_bytes(), policy) is None
+    assert fastpath.plan_for(dotted) is None
+    (fast, fast_rows, _), (slow, slow_rows, _) = both_ways(tmp_path, "crlf.jsonl", policy)
+    assert fast_rows == slow_rows and fast.rows["events"] == 2
