@@ -20,6 +20,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+screenshots: $(STAMP)
+	$(BIN)/python -m console.screenshots screenshots
+
 bench: $(STAMP)
 	$(BIN)/python -m pytest tests/bench -m bench -s
 

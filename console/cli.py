@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from console import cli_dlq, cli_report, output
+from console import cli_collect, cli_dlq, cli_replay, cli_report, cli_tui, output
 from console.errors import run_safely
 from console.options import DbOption, JsonOption, store_for
 from queries import policy
@@ -69,15 +69,38 @@ def demo(
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to read.", show_default=False)],
     fmt: Annotated[str, typer.Option(
-        "--format", help="auto|otlp|events|rabbitmq-dlq (auto detects from the content).")] = "auto",
+        "--format", help="auto|otlp|jaeger|events|rabbitmq-dlq|kafka-dlq|sqs-dlq (auto: by content).")] = "auto",
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 if any record was rejected.")] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Read trace, event and dead-letter files into the store, idempotently."""
-    from collectors import ingest_paths
+    import sys
+    import time
 
-    report = ingest_paths(store_for(db), paths, fmt=fmt, policy=policy.load())
+    from collectors import ProgressInfo, ingest_paths
+
+    started, finished = time.perf_counter(), {"bytes": 0, "records": 0, "file": ""}
+
+    def progress(info: ProgressInfo) -> None:
+        # A progress line on stderr for people at a terminal; never with --json or when piped.
+        if info.bytes_done >= info.bytes_total and finished["file"] != str(info.path):
+            finished.update(file=str(info.path), bytes=finished["bytes"] + info.bytes_total,
+                            records=finished["records"] + info.records)
+        done = info.files_done + (info.bytes_done >= info.bytes_total)
+        records = finished["records"] + (0 if finished["file"] == str(info.path) else info.records)
+        megabytes = (finished["bytes"] + (0 if finished["file"] == str(info.path)
+                                          else info.bytes_done)) / 1e6
+        rate = records / max(time.perf_counter() - started, 1e-6)
+        sys.stderr.write(f"\r{done}/{info.files_total} files  {megabytes:,.1f} MB  "
+                         f"{records:,} records  {rate:,.0f} rows/s ")
+        sys.stderr.flush()
+
+    show = not as_json and sys.stderr.isatty()
+    report = ingest_paths(store_for(db), paths, fmt=fmt, policy=policy.load(),
+                          on_progress=progress if show else None)
+    if show:
+        sys.stderr.write("\n")
     if as_json:
         output.emit_json(report.to_json())
     else:
@@ -105,11 +128,10 @@ def policy_show(as_json: JsonOption = False) -> None:
 
 
 cli_report.register(app)
+cli_tui.register(app)
+cli_collect.register(app)
 cli_dlq.register(app)
-
-from console import cli_pending  # noqa: E402  (registers the contract's commands not built yet)
-
-cli_pending.register(app, {"dlq": cli_dlq.dlq_app})
+cli_replay.register(cli_dlq.dlq_app)
 
 
 def main() -> None:

@@ -1,0 +1,206 @@
+"""The backroom console: six screens over queries/, keyboard first, built by one factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from console.screens import commands
+from console.screens.audit import AuditScreen
+from console.screens.base import BackroomScreen
+from console.screens.dlq import FailureGroupsScreen
+from console.screens.dlq_message import DeadLetterScreen
+from console.screens.help import HelpScreen
+from console.screens.inventory import InventoryScreen
+from console.screens.journey import JourneyScreen
+from console.screens.orders import OrdersScreen
+from console.screens.overview import OverviewScreen
+from console.screens.sla import SlaScreen
+from console.widgets.safe import Redactor, Tones
+from console.widgets.titlebar import SCREENS, TitleBar
+from console.workers import LIVE_SECONDS, Context
+from queries import Store, audit, policy
+from queries.errors import BackroomError
+
+SCREEN_NAMES = tuple(name for name, _label in SCREENS)
+
+
+class ConsoleUsage(BackroomError):
+    """The console was asked for a role or screen it does not have."""
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where the console opens: a screen, and maybe an order's journey or a dead letter on top."""
+
+    screen: str = "overview"
+    search: str | None = None
+    message: str | None = None
+
+
+class BackroomApp(App[None]):
+    """The console. Build it with `create_app`."""
+
+    TITLE = "backroom"
+    CSS_PATH = "backroom.tcss"
+    MODES: ClassVar = {"overview": OverviewScreen, "orders": OrdersScreen, "sla": SlaScreen,
+                       "inventory": InventoryScreen, "dlq": FailureGroupsScreen, "audit": AuditScreen}
+    COMMANDS = App.COMMANDS | {commands.BackroomCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012 (Textual reads them per class)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]  # noqa: RUF012
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *[Binding(str(index), f"show_screen('{name}')", name, show=False, id=f"screen.{name}")
+          for index, name in enumerate(SCREEN_NAMES, start=1)],
+        Binding("colon", "command_line", "command", key_display=":", id="app.command"),
+        Binding("question_mark", "help", "keys", key_display="?", id="app.help"),
+        Binding("ctrl+r", "refresh", "refresh", show=False, id="app.refresh"),
+        Binding("L", "toggle_live", "live on/off", show=False, id="app.live"),
+        Binding("U", "toggle_unmask", "unmask", show=False, id="app.unmask"),
+    ]
+
+    def __init__(self, context: Context, start: Start) -> None:
+        super().__init__()
+        self.context = context
+        self.start = start
+        self.redactor = Redactor(context.role)
+        self.live = bool(context.live_seconds)
+        self._history: list[str] = []
+        self._tones: Tones | None = None
+
+    @property
+    def tones(self) -> Tones:
+        if self._tones is None:
+            self._tones = Tones(self.get_css_variables())
+        return self._tones
+
+    def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.switch_mode(self.start.screen)
+        if self.start.search:
+            self.action_open_order(self.start.search)
+        elif self.start.message:
+            self.action_open_message(self.start.message)
+
+    def _theme_changed(self, _theme: object) -> None:
+        self._tones = None  # screens subscribed after the app, so they redraw with the new tones
+
+    def action_show_screen(self, name: str) -> None:
+        """Switch to one of the six screens (1–6, ':' or the palette); esc comes back."""
+        if name not in SCREEN_NAMES or name == self.current_mode:
+            return
+        self._history.append(self.current_mode)
+        self.switch_mode(name)
+
+    def action_go_back(self) -> None:
+        """Leave a drill-down; at a screen's root, return to the screen you came from."""
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        elif self._history:
+            self.switch_mode(self._history.pop())
+
+    def _root_of(self, name: str) -> BackroomScreen:
+        """Switch to a screen and close its drill-downs; returns its root screen."""
+        self.action_show_screen(name)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        return self.screen_stack[0]  # type: ignore[return-value]
+
+    def action_open_order(self, key: str) -> None:
+        """The journey of the order a key names, on top of the orders screen searched for it."""
+        self._root_of("orders").search_for(key)  # type: ignore[attr-defined]
+        self.push_screen(JourneyScreen(key))
+
+    def action_search(self, text: str) -> None:
+        self._root_of("orders").search_for(text)  # type: ignore[attr-defined]
+
+    def action_open_message(self, key: str) -> None:
+        """One dead letter, on top of the dead-letter screen."""
+        self._root_of("dlq")
+        self.push_screen(DeadLetterScreen(key))
+
+    def action_command_line(self, value: str = "") -> None:
+        if isinstance(self.screen, BackroomScreen):
+            self.screen.open_prompt("command", ":", value)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, BackroomScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_refresh(self) -> None:
+        reload = getattr(self.screen, "reload", None)
+        if reload is not None:
+            reload()
+
+    def action_toggle_live(self) -> None:
+        if not self.context.live_seconds:
+            self.notify("live refresh is off for this session", markup=False)
+            return
+        self.live = not self.live
+        self.notify("live refresh on" if self.live else "live refresh paused", markup=False)
+        if self.live:
+            self.action_refresh()
+        for bar in self.screen.query(TitleBar).results():
+            bar.refresh()
+
+    def action_toggle_unmask(self) -> None:
+        """Show or mask emails and phones again; on-call only, and every unmasking is audited."""
+        if not self.redactor.may_unmask:
+            self.notify("personal data stays masked for the support role", markup=False)
+            return
+        self.redactor.masks_personal = not self.redactor.masks_personal
+        if not self.redactor.masks_personal:
+            where = getattr(self.screen, "title", None) or self.current_mode
+            self.run_worker(lambda: _audit_unmask(self.context.store, str(where)), thread=True,
+                            group="audit", exit_on_error=False)
+        self.notify("personal data masked" if self.redactor.masks_personal
+                    else "personal data shown (audited)", markup=False)
+        self.action_refresh()
+
+    def action_set_theme(self, name: str) -> None:
+        if name not in self.available_themes:
+            self.notify(f"no theme named {name!r}; try textual-light or textual-dark", markup=False)
+            return
+        self.theme = name
+
+    def run_command(self, text: str) -> None:
+        """Run what was typed after ':'; an unknown command is one line, nothing else happens."""
+        parsed = commands.parse(text)
+        if isinstance(parsed, str):
+            self.notify(parsed, severity="warning", markup=False)
+            return
+        command, argument = parsed
+        command.run(self, argument)
+
+
+def create_app(
+    db: Path, *, role: str | None = None, screen: str | None = None, search: str | None = None,
+    message: str | None = None, now: datetime | None = None, live: float | None = LIVE_SECONDS,
+) -> BackroomApp:
+    """The one factory for the CLI, the tests and the screenshot exporter; `now` freezes time."""
+    rules = policy.load()
+    chosen = role or rules.console.role
+    if chosen not in ("oncall", "support"):
+        raise ConsoleUsage(f"unknown role {chosen!r} (oncall or support)")
+    if (screen or "overview") not in SCREEN_NAMES:
+        raise ConsoleUsage(f"unknown screen {screen!r} (one of {', '.join(SCREEN_NAMES)})")
+    context = Context(store=Store.at(db), policy=rules, role=chosen, frozen_now=now, live_seconds=live)
+    start = Start(screen=screen or ("orders" if search else "dlq" if message else "overview"),
+                  search=search, message=message)
+    return BackroomApp(context, start)
+
+
+def run_console(db: Path, *, role: str | None = None, screen: str | None = None,
+                search: str | None = None, message: str | None = None) -> None:
+    """Open the console in this terminal until the user quits."""
+    create_app(db, role=role, screen=screen, search=search, message=message).run()
+
+
+def _audit_unmask(store: Store, where: str) -> None:
+    """An audit row for showing personal data unmasked (RELIABILITY.md T3)."""
+    with store.writing() as cursor:
+        audit.record(cursor, "unmask", [], where, dry_run=False, outcome="personal data shown")

@@ -1,0 +1,307 @@
+"""What every screen shares: the chrome, '/' filter and esc; and for data screens, queries in workers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Static
+
+from console.messages import Loaded, QueryFailed
+from console.safe_text import inert_line
+from console.screens.commands import COMMANDS
+from console.widgets.prompt import Prompt
+from console.widgets.safe import Redactor, Tones
+from console.widgets.table import RowsTable
+from console.widgets.titlebar import TitleBar
+from console.workers import Context, Fetch, Running, run_query
+from queries import Store
+
+if TYPE_CHECKING:
+    from console.app import BackroomApp
+
+LOADING_AFTER = 0.4  # seconds: a query quicker than this shows no spinner (live refreshes stay calm)
+
+
+class BackroomScreen(Screen[None]):
+    """Title bar, one-line notice, the body, the prompt and the footer; esc goes back, '/' filters."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "go_back", "back", id="screen.back"),
+        Binding("slash", "filter", "filter", key_display="/", id="screen.filter"),
+    ]
+    LABEL = ""  # the screen's name in the help
+    HELP = ""  # one paragraph: what this screen shows (for '?')
+    as_of: datetime | None = None
+    _filtering: RowsTable | None = None  # the table the '/' prompt is filtering
+    _focus_before: Widget | None = None  # where focus goes back to when the prompt closes
+
+    @property
+    def backroom(self) -> BackroomApp:
+        return cast("BackroomApp", self.app)
+
+    @property
+    def context(self) -> Context:
+        return self.backroom.context
+
+    @property
+    def redactor(self) -> Redactor:
+        return self.backroom.redactor
+
+    @property
+    def tones(self) -> Tones:
+        return self.backroom.tones
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar()
+        yield Static(id="notice")
+        yield from self.compose_body()
+        yield Prompt([command.words[0] for command in COMMANDS])
+        yield Footer()
+
+    def compose_body(self) -> Iterable[Widget]:
+        return ()
+
+    @on(events.Mount)
+    def _follow_theme(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.retheme())
+
+    def notice(self, text: str) -> None:
+        """One line under the title (a busy or missing store, nothing found), never a traceback."""
+        note = self.query_one("#notice", Static)
+        note.update(Content(inert_line(text)))
+        note.add_class("-shown")
+
+    def clear_notice(self) -> None:
+        self.query_one("#notice", Static).remove_class("-shown")
+
+    def open_prompt(self, kind: str, label: str, value: str = "") -> None:
+        self._focus_before = self.focused
+        self.query_one(Prompt).open(kind, label, value)
+
+    def filter_target(self) -> RowsTable | None:
+        """The table '/' filters: the focused one, else the first on the screen."""
+        if isinstance(self.focused, RowsTable):
+            return self.focused
+        return next(iter(self.query(RowsTable).results()), None)
+
+    def action_filter(self) -> None:
+        target = self.filter_target()
+        if target is None:
+            self.notify("nothing to filter on this screen", markup=False)
+            return
+        self._filtering = target
+        self.open_prompt("filter", "/", target.filter_text)
+
+    def action_go_back(self) -> None:
+        """First leave a text box, then clear a filter, then leave this screen."""
+        if isinstance(self.focused, Input) and not isinstance(self.focused.parent, Prompt):
+            target = self.filter_target()
+            if target is not None:
+                target.focus()
+                return
+        for table in self.query(RowsTable).results():
+            if table.filter_text:
+                table.set_filter("")
+                self.refresh_status()
+                return
+        self.backroom.action_go_back()
+
+    def refresh_status(self) -> None:
+        """Screens that show '1–200 of 4,811' and the filter update that line here."""
+
+    def answer(self, kind: str, value: str) -> None:
+        """A screen's own question in the prompt was answered (e.g. a store to filter by)."""
+
+    @on(Prompt.Changed)
+    def _prompt_changed(self, event: Prompt.Changed) -> None:
+        if event.kind == "filter" and self._filtering is not None:
+            self._filtering.set_filter(event.value)
+            self.refresh_status()
+
+    @on(Prompt.Submitted)
+    def _prompt_submitted(self, event: Prompt.Submitted) -> None:
+        self._restore_focus()
+        if event.kind == "command":
+            self.backroom.run_command(event.value)
+        elif event.kind != "filter":
+            self.answer(event.kind, event.value.strip())
+
+    @on(Prompt.Closed)
+    def _prompt_closed(self, event: Prompt.Closed) -> None:
+        if event.kind == "filter" and self._filtering is not None:
+            self._filtering.set_filter("")
+            self.refresh_status()
+        self._restore_focus()
+
+    def _restore_focus(self) -> None:
+        before = self._focus_before
+        if before is not None and before.is_attached and not isinstance(before.parent, Prompt):
+            before.focus()
+        else:
+            self.focus_next()
+
+    def retheme(self) -> None:
+        """The theme changed: redraw what carries colours resolved from the old one."""
+
+
+class DataScreen(BackroomScreen):
+    """A screen fed by one query: run in a thread worker, shown on its message, refreshed live."""
+
+    PAGE_SIZE = 200
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.page_offset = 0
+        self.last: Loaded | None = None
+        self._in_flight: Running | None = None
+        self._spinner: Timer | None = None
+        self._live: Timer | None = None
+        self._stale = False
+
+    def fetcher(self) -> Fetch | None:
+        """Built on the UI thread from the screen's state; runs in the worker. None: nothing to ask."""
+        return None
+
+    def show(self, message: Any) -> None:
+        """Put a result on screen (UI thread)."""
+
+    def rows_total(self) -> int:
+        """How many rows the whole answer has (for '[' and ']'); screens that page say so."""
+        return 0
+
+    def turn_page(self) -> None:
+        """Show the page at `page_offset` (by default: ask again)."""
+        self.reload()
+
+    def _page_target(self, step: int) -> int | None:
+        offset = self.page_offset + step * self.PAGE_SIZE
+        return offset if 0 <= offset < self.rows_total() else None
+
+    def action_page(self, step: int) -> None:
+        """'[' and ']': the previous or next page, never more than one page in a table."""
+        offset = self._page_target(step)
+        if offset is not None:
+            self.page_offset = offset
+            self.turn_page()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "page":
+            step = parameters[0] if parameters and isinstance(parameters[0], int) else 1
+            return True if self._page_target(step) is not None else None  # None: shown, dimmed
+        return True
+
+    def busy_target(self) -> Widget:
+        return self.query_one("#body")
+
+    @property
+    def is_loading(self) -> bool:
+        return self._in_flight is not None
+
+    def reload(self) -> None:
+        """Ask again now; a query still running is interrupted and its answer dropped."""
+        fetch = self.fetcher()
+        if fetch is None:
+            return
+        if self._in_flight is not None:
+            self._in_flight.interrupt()
+        if self._live is not None:
+            self._live.stop()
+        self._in_flight = running = Running()
+        self.as_of = self.context.now()
+        if self._spinner is None:
+            self._spinner = self.set_timer(LOADING_AFTER, self._show_spinner)
+        self._query(self.context.store, fetch, running, type(self).__name__)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="query")
+    def _query(self, store: Store, fetch: Fetch, running: Running, screen: str) -> None:
+        message = run_query(store, fetch, running, screen)
+        if not running.cancelled:
+            self.post_message(message)
+
+    def _show_spinner(self) -> None:
+        self._spinner = None
+        if self._in_flight is not None:
+            self.busy_target().loading = True
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        if self._in_flight is None or message.query_id != self._in_flight.query_id:
+            return  # an answer to a question no longer asked
+        self._in_flight = None
+        if self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
+        self.busy_target().loading = False
+        self._refocus(first=self.last is None)
+        if isinstance(message, QueryFailed):
+            self.notice(message.reason)
+        else:
+            self.clear_notice()
+            self.last = message
+            self.show(message)
+        self.query_one(TitleBar).refresh()
+        self.refresh_bindings()
+        self._arm_live()
+
+    def _refocus(self, first: bool) -> None:
+        """Focus what AUTO_FOCUS names once the first answer is in (and whenever the spinner took it)."""
+        if not self.is_current or isinstance(self.focused, Input):
+            return  # never take the keyboard from someone typing
+        if self.focused is not None and not first:
+            return
+        for widget in self.query(self.AUTO_FOCUS or "*").results():
+            if widget.focusable:
+                widget.focus()
+                return
+
+    def _arm_live(self) -> None:
+        """Re-armed only after the last refresh finished, so refreshes never stack."""
+        seconds = self.context.live_seconds
+        if seconds and self.backroom.live:
+            self._live = self.set_timer(seconds, self._live_tick)
+
+    def _live_tick(self) -> None:
+        self._live = None
+        if self.is_current and self.backroom.live:
+            self.reload()
+        else:
+            self._stale = True
+
+    def on_screen_resume(self) -> None:
+        if self.last is None or self._stale or self._live is None:
+            self._stale = False
+            if self._in_flight is None:
+                self.reload()
+
+    def on_unmount(self) -> None:
+        if self._in_flight is not None:
+            self._in_flight.interrupt()
+
+    def retheme(self) -> None:
+        if self.last is not None:
+            self.show(self.last)
+
+
+class ChangingActions:
+    """Replay and reroute: hidden from support; shown to on-call as present but not built yet (issue #6)."""
+
+    CHANGING = ("replay", "reroute")
+    CHANGING_BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("R", "replay", "replay", id="dlq.replay"),
+        Binding("M", "reroute", "reroute", id="dlq.reroute"),
+    ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.CHANGING:
+            context: Context = self.app.context  # type: ignore[attr-defined]
+            return None if context.may_change else False  # None: shown, disabled
+        return super().check_action(action, parameters)  # type: ignore[misc]

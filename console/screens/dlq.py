@@ -1,0 +1,105 @@
+"""Dead letters: failure groups (one fingerprint each), largest first; enter lists a group's messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from console.messages import GroupsLoaded
+from console.screens.base import ChangingActions, DataScreen
+from console.screens.dlq_messages import DeadLettersScreen
+from console.widgets.safe import counted, number, plain, when
+from console.widgets.table import Col, Row, RowsTable
+from console.workers import Fetch
+from queries import dlq
+
+_ALL = ["dead", "replayed", "rerouted", "discarded"]
+STATUSES: dict[str, list[str]] = {"dead": ["dead"], "all": _ALL}
+COLUMNS = (Col("group", "group", 17), Col("count", "count", 6), Col("orders", "orders", 6),
+           Col("reason", "reason", 15), Col("queue", "queue", 20), Col("died in", "origin", 16),
+           Col("first seen", "first", 14), Col("last seen", "last", 14), Col("sample error", "error"))
+
+
+class FailureGroupsScreen(ChangingActions, DataScreen):
+    """Like failures together: how many, since when, where, and a sample of the error."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "toggle_statuses", "dead/all", id="dlq.statuses"),
+        *ChangingActions.CHANGING_BINDINGS,
+    ]
+    LABEL = "Dead letters"
+    HELP = ("Dead letters grouped by failure fingerprint (reason, original queue, normalised error). "
+            "Enter lists a group's messages; a toggles between messages still dead and all of them. "
+            "Replay and reroute are not in this build yet (issue #6): on-call sees them disabled, "
+            "support does not see them.")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.statuses = "dead"
+
+    def compose_body(self) -> Iterable[Widget]:
+        with Vertical(id="body"):
+            yield Static(id="heading", classes="heading")
+            yield RowsTable(id="groups")
+            with Vertical(classes="panel", id="preview-panel"):
+                yield Static(id="preview")
+
+    def on_mount(self) -> None:
+        self.query_one("#preview-panel").border_title = "Sample error"
+
+    def fetcher(self) -> Fetch:
+        statuses = STATUSES[self.statuses]
+
+        def fetch(cursor: Any) -> GroupsLoaded:
+            found = dlq.groups(cursor, statuses=statuses)
+            total = dlq.page(cursor, statuses=statuses, limit=0).total
+            return GroupsLoaded(groups=found, messages=total)
+        return fetch
+
+    def show(self, message: Any) -> None:
+        tones, redactor = self.tones, self.redactor
+        self.query_one("#heading", Static).update(Content.assemble(
+            ("Dead letters", "bold"),
+            f"  {counted(len(message.groups), 'failure group')} · {counted(message.messages, 'message')}",
+            (f"  ·  status {self.statuses}", "$foreground-muted")))
+        self.query_one("#groups", RowsTable).show(COLUMNS, [Row(group.group or "", (
+            redactor.ident(group.group, tones("text-primary")), number(group.count, tones("text-warning")),
+            number(group.orders), redactor.line(group.reason), redactor.ident(group.queue),
+            redactor.ident(group.original_queue), plain(when(group.first_seen)), plain(when(group.last_seen)),
+            redactor.line(group.sample_error))) for group in message.groups])
+        self._preview()
+
+    def _preview(self) -> None:
+        if not isinstance(self.last, GroupsLoaded):
+            return
+        key = self.query_one("#groups", RowsTable).current_key
+        group = next((g for g in self.last.groups if g.group == key), None)
+        self.query_one("#preview", Static).update(
+            self.redactor.block(group.sample_error) if group and group.sample_error
+            else Content.styled("no error text", "$foreground-muted"))
+
+    @on(DataTable.RowHighlighted, "#groups")
+    def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._preview()
+
+    @on(DataTable.RowSelected, "#groups")
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.app.push_screen(DeadLettersScreen(event.row_key.value, STATUSES[self.statuses]))
+
+    def action_toggle_statuses(self) -> None:
+        self.statuses = "all" if self.statuses == "dead" else "dead"
+        self.reload()
+
+    def action_replay(self) -> None:
+        """Not built yet; check_action keeps this from ever running."""
+
+    def action_reroute(self) -> None:
+        """Not built yet; check_action keeps this from ever running."""

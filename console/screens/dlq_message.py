@@ -1,0 +1,164 @@
+"""One dead letter whole: where and why it died, its headers, its body decoded, its history, its order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import orjson
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import Static, TabbedContent, TabPane
+from textual.widgets._tabbed_content import ContentTabs
+
+from console.messages import DeadLetterLoaded
+from console.screens.base import ChangingActions, DataScreen
+from console.widgets.safe import Redactor, plain, when
+from console.widgets.table import Col, Row, RowsTable
+from console.workers import Fetch
+from queries import dlq
+from queries.dlq import DeadLetter
+
+BODY_CHARS = 64_000  # enough to read; the exact bytes stay in the store for replay
+HISTORY_COLUMNS = (Col("deaths", "count", 6), Col("exchange", "exchange", 16), Col("queue", "queue", 22),
+                   Col("reason", "reason", 15), Col("routing keys", "keys", 24), Col("time", "time", 14))
+
+
+def pairs(values: Any, redactor: Redactor) -> Content:
+    """A mapping as 'key: value' lines, every key and value inert (nested values as compact JSON)."""
+    if not isinstance(values, dict) or not values:
+        return Content.styled("none", "$foreground-muted")
+    lines = []
+    for key, value in values.items():
+        shown = value if isinstance(value, (str, int, float, bool)) or value is None else \
+            orjson.dumps(value).decode()
+        lines.append(Content.assemble(redactor.content(key, "bold $text-primary"), ": ", redactor.content(shown)))
+    return Content("\n").join(lines)
+
+
+def _epoch(value: Any) -> str:
+    try:
+        return when(datetime.fromtimestamp(float(value), tz=UTC))
+    except (TypeError, ValueError, OverflowError, OSError):
+        return "–"
+
+
+class DeadLetterScreen(ChangingActions, DataScreen):
+    """Everything stored about one dead letter; o opens the order it belongs to."""
+
+    AUTO_FOCUS = "#body-pane VerticalScroll"
+    LABEL = "Dead letter"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "open_order", "order", id="message.order"),
+        Binding("b", "tab('body')", "body", id="message.body"),
+        Binding("h", "tab('headers')", "headers", id="message.headers"),
+        Binding("y", "tab('history')", "history", id="message.history"),
+        *ChangingActions.CHANGING_BINDINGS,
+    ]
+    HELP = ("One dead letter: where it died and why, its decoded body (JSON pretty-printed, text as "
+            "is, binary as hex), headers, AMQP properties and death history. Control characters in "
+            "the data are shown as visible placeholders (␛ for ESC), never sent to the terminal. "
+            "o opens the order it belongs to.")
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+        self.found: DeadLetter | None = None
+
+    def compose_body(self) -> Iterable[Widget]:
+        with Vertical(id="body"):
+            yield Static(id="heading", classes="heading")
+            yield Static(id="facts")
+            yield Static(id="actions", classes="status")
+            with TabbedContent(id="tabs"):
+                with TabPane("Body", id="body-pane"), VerticalScroll():
+                    yield Static(id="payload")
+                with TabPane("Headers", id="headers-pane"), VerticalScroll():
+                    yield Static(id="headers")
+                with TabPane("Properties", id="properties-pane"), VerticalScroll():
+                    yield Static(id="properties")
+                with TabPane("History", id="history-pane"):
+                    yield RowsTable(id="history")
+
+    def on_mount(self) -> None:
+        for tabs in self.query(ContentTabs).results():
+            tabs.can_focus = False  # letter keys switch tabs; focus stays on the content
+
+    def fetcher(self) -> Fetch:
+        key = self.key
+        return lambda cursor: DeadLetterLoaded(key=key, message=dlq.show(cursor, key))
+
+    def show(self, message: Any) -> None:
+        redactor = self.redactor
+        self.found = found = message.message
+        self.query_one("#heading", Static).update(Content.assemble(
+            ("Dead letters", "bold"), ("  ›  message ", "$foreground-muted"),
+            redactor.ident_content(found.id if found else self.key, "bold $text-primary")))
+        if found is None:
+            self.notice(f"no dead letter has the id or message id {self.key!r}")
+            return
+        self.query_one("#facts", Static).update(self._facts(found))
+        self.query_one("#actions", Static).update(Content.styled(
+            "replay (R) and reroute (M) are not in this build yet (issue #6); nothing here changes anything",
+            "$foreground-muted") if self.context.may_change else "")
+        self.query_one("#actions").set_class(not self.context.may_change, "hidden")
+        body = found.body
+        text = body.text if len(body.text) <= BODY_CHARS else body.text[:BODY_CHARS] + "\n…"
+        self.query_one("#payload", Static).update(redactor.block(text))
+        self.query_one("#headers", Static).update(pairs(found.headers, redactor))
+        self.query_one("#properties", Static).update(pairs(found.properties, redactor))
+        history = found.history if isinstance(found.history, list) else []
+        self.query_one("#history", RowsTable).show(HISTORY_COLUMNS, [Row(str(index), (
+            plain(entry.get("count")), redactor.ident(entry.get("exchange")), redactor.ident(entry.get("queue")),
+            redactor.line(entry.get("reason")), redactor.line(", ".join(map(str, entry.get("routing-keys") or []))),
+            plain(_epoch(entry.get("time"))))) for index, entry in enumerate(history) if isinstance(entry, dict)])
+        tabs = self.query_one(TabbedContent)
+        tabs.get_tab("body-pane").label = Content(f"Body ({body.kind}, {body.size:,} bytes)")
+        tabs.get_tab("headers-pane").label = Content(f"Headers {len(found.headers or {})}")
+        tabs.get_tab("history-pane").label = Content(f"History {len(history)}")
+
+    def _facts(self, found: DeadLetter) -> Content:
+        r = self.redactor
+
+        def fact(label: str, value: Content) -> Content:
+            return Content.assemble((f"{label:>12} ", "$foreground-muted"), value)
+        died_in = Content.assemble(r.ident_content(found.original_queue), ("  via exchange ", "$foreground-muted"),
+                                   r.ident_content(found.original_exchange), ("  key ", "$foreground-muted"),
+                                   r.ident_content(found.original_routing_key))
+        lines = [
+            fact("status", Content.styled(found.status, "bold $text-warning" if found.status == "dead" else "bold")),
+            fact("queue", Content.assemble(r.ident_content(found.queue), ("  on ", "$foreground-muted"),
+                                           r.ident_content(found.broker))),
+            fact("died in", died_in),
+            fact("reason", Content.assemble(r.content(found.reason), f"  ·  {found.count or 0} death{'' if found.count == 1 else 's'}  ·  first ",
+                                            when(found.first_death_at), "  ·  last ", when(found.last_death_at))),
+            fact("error", r.content(found.error_text, "$text-error")),
+            fact("order", Content.assemble(r.ident_content(found.order_id, "bold $text-primary"),
+                                           ("  (o opens its journey)" if found.order_id else "",
+                                            "$foreground-muted"))),
+            fact("trace", r.ident_content(found.trace_id)),
+            fact("message id", Content.assemble(r.ident_content(found.message_id), ("  ·  ", "$foreground-muted"),
+                                                r.ident_content(found.content_type))),
+            fact("group", r.ident_content(found.group)),
+        ]
+        return Content("\n").join(lines)
+
+    def action_tab(self, pane: str) -> None:
+        self.query_one(TabbedContent).active = f"{pane}-pane"
+
+    def action_open_order(self) -> None:
+        from console.screens.journey import JourneyScreen
+
+        if self.found is None or not self.found.order_id:
+            self.notify("this dead letter names no order", markup=False)
+            return
+        self.app.push_screen(JourneyScreen(self.found.order_id))
+
+    def action_replay(self) -> None:
+        """Not built yet; check_action keeps this from ever running."""
+
+    def action_reroute(self) -> None:
+        """Not built yet; check_action keeps this from ever running."""

@@ -1,0 +1,167 @@
+"""An order's journey: where it is and for how long, states, events, the spans of its traces, dead letters, SLA."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widgets._tabbed_content import ContentTabs
+
+from console.messages import JourneyLoaded
+from console.output import seconds
+from console.screens.base import DataScreen
+from console.widgets.safe import counted, duration, plain, when
+from console.widgets.stepper import StateStepper
+from console.widgets.table import Col, Row, RowsTable
+from console.widgets.waterfall import COLUMNS as SPAN_COLUMNS
+from console.widgets.waterfall import span_rows
+from console.workers import Fetch
+from queries import journey
+from queries.journey import Journey
+
+EVENT_COLUMNS = (Col("occurred", "occurred", 14), Col("seen after", "delay", 10), Col("type", "type", 22),
+                 Col("state", "state", 20), Col("system", "system", 10), Col("store", "store", 6),
+                 Col("sku", "sku", 14), Col("qty", "qty", 4), Col("trace", "trace", 10), Col("note", "note"))
+SLA_COLUMNS = (Col("rule", "rule", 20), Col("status", "status", 9), Col("elapsed", "elapsed", 9),
+               Col("within", "within", 8), Col("slowest hop", "hop", 44), Col("took", "took", 9))
+DLQ_COLUMNS = (Col("dead letter", "id", 26), Col("queue", "queue", 20), Col("reason", "reason", 14),
+               Col("deaths", "deaths", 6), Col("status", "status", 9), Col("last death", "last", 14),
+               Col("error", "error"))
+
+
+def _fetch(key: str, rules: Any, at: Any) -> Fetch:
+    def fetch(cursor: Any) -> JourneyLoaded:
+        found = journey.resolve(cursor, key)
+        detail = journey.load(cursor, rules, found[0], at, other_orders=found) if found else None
+        return JourneyLoaded(key=key, journey=detail)
+    return fetch
+
+
+class JourneyScreen(DataScreen):
+    """One order, whole; enter on a dead letter opens it."""
+
+    AUTO_FOCUS = "#events-table"
+    LABEL = "Order journey"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "tab('events')", "timeline", id="journey.events"),
+        Binding("w", "tab('spans')", "waterfall", id="journey.spans"),
+        Binding("d", "tab('dead')", "dead letters", id="journey.dead"),
+    ]
+    HELP = ("Where the order is now and for how long: ✓ reached, ● current (with its age), "
+            "! skipped (a later state arrived without this one), ○ not yet. Below: SLA per rule, "
+            "then the business events, the spans of every trace the order touched (one bar "
+            "scale per trace, failures marked), and its dead letters.")
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+    def compose_body(self) -> Iterable[Widget]:
+        with Vertical(id="body"):
+            yield Static(id="heading", classes="heading")
+            yield Static(id="summary", classes="status")
+            yield StateStepper(id="stepper")
+            yield RowsTable(id="sla")
+            with TabbedContent(id="tabs"):
+                with TabPane("Timeline", id="events"):
+                    yield RowsTable(id="events-table")
+                with TabPane("Spans", id="spans"):
+                    yield RowsTable(id="spans-table")
+                with TabPane("Dead letters", id="dead"):
+                    yield RowsTable(id="dead-table")
+
+    def on_mount(self) -> None:
+        for tabs in self.query(ContentTabs).results():
+            tabs.can_focus = False  # letter keys switch tabs; focus stays on the content
+
+    def fetcher(self) -> Fetch:
+        return _fetch(self.key, self.context.policy, self.context.now())
+
+    def show(self, message: Any) -> None:
+        detail: Journey | None = message.journey
+        if detail is None:
+            self.query_one("#heading", Static).update(Content.assemble(("Order ", "bold"),
+                                                                       self.redactor.content(self.key)))
+            self.notice(f"no order matches {self.key!r}")
+            return
+        self._show_header(detail)
+        self.query_one(StateStepper).show(detail)
+        tones, redactor = self.tones, self.redactor
+        self.query_one("#sla", RowsTable).show(SLA_COLUMNS, [Row(item.rule, (
+            plain(item.rule), tones.status(item.status), duration(item.elapsed_seconds),
+            duration(item.within_seconds), plain(item.slowest_hop), duration(item.slowest_hop_seconds)))
+            for item in detail.sla])
+        self.query_one("#events-table", RowsTable).show(EVENT_COLUMNS, [Row(event.event_id, (
+            plain(when(event.occurred_at)), self._delay(event.occurred_at, event.recorded_at),
+            redactor.line(event.type), plain(event.state), redactor.ident(event.system),
+            redactor.ident(event.store_id), redactor.line(event.sku),
+            plain(event.quantity), redactor.ident(event.trace_id, width=10),
+            plain(_note(event), tones("text-warning"))))
+            for event in detail.events])
+        spans = self.query_one("#spans-table", RowsTable)
+        bar_width = max(12, min(60, self.app.size.width - 112))
+        spans.show(SPAN_COLUMNS, span_rows(detail, redactor, tones, bar_width))
+        if spans.truncated:
+            self._show_header(detail, f"the waterfall shows its first {spans.total_rows:,} rows")
+        self.query_one("#dead-table", RowsTable).show(DLQ_COLUMNS, [Row(dead.id, (
+            redactor.ident(dead.id, tones("text-primary")), redactor.ident(dead.queue),
+            redactor.line(dead.reason), plain(dead.count), tones.status(dead.status),
+            plain(when(dead.last_death_at)), redactor.line(dead.error_text)))
+            for dead in detail.dlq])
+        tabs = self.query_one(TabbedContent)
+        tabs.get_tab("events").label = Content(f"Timeline {len(detail.events)}")
+        tabs.get_tab("spans").label = Content(
+            f"Spans {len(detail.spans)} in {counted(len(detail.trace_ids), 'trace')}")
+        tabs.get_tab("dead").label = Content(f"Dead letters {len(detail.dlq)}")
+
+    def _show_header(self, detail: Journey, *notes: str) -> None:
+        redactor = self.redactor
+        self.query_one("#heading", Static).update(Content.assemble(
+            ("Order ", "bold"), redactor.ident_content(detail.order_id, "bold $text-primary"), "  ",
+            redactor.content(detail.order_name, "bold"), ("  ·  channel ", "$foreground-muted"),
+            redactor.ident_content(detail.channel), ("  ·  store ", "$foreground-muted"),
+            redactor.ident_content(detail.store_id), ("  ·  customer ", "$foreground-muted"),
+            redactor.content(detail.customer_email)))
+        state = (detail.state or "no state").replace("_", " ")
+        parts = [f"{state} for {seconds(detail.age_seconds)}", counted(len(detail.events), "event"),
+                 f"{counted(len(detail.spans), 'span')} in {counted(len(detail.trace_ids), 'trace')}",
+                 counted(len(detail.dlq), "dead letter")]
+        if detail.spans_truncated:
+            parts.append(f"only the first {len(detail.spans):,} spans")
+        if detail.other_orders:
+            parts.append(f"the key also names {len(detail.other_orders)} other orders")
+        parts.extend(notes)
+        self.query_one("#summary", Static).update(Content("  ·  ".join(parts)))
+
+    def _delay(self, occurred: Any, recorded: Any) -> Text:
+        if occurred is None or recorded is None:
+            return plain(None)
+        gap = (recorded - occurred).total_seconds()
+        tone = self.tones("text-warning") if gap > 60 or gap < 0 else ""
+        return Text("+" + seconds(gap) if gap >= 0 else seconds(gap), style=tone, justify="right")
+
+    def action_tab(self, pane: str) -> None:
+        self.query_one(TabbedContent).active = pane
+        self.query_one(f"#{pane}-table", RowsTable).focus()
+
+    @on(DataTable.RowSelected, "#dead-table")
+    def _dead_letter_chosen(self, event: DataTable.RowSelected) -> None:
+        from console.screens.dlq_message import DeadLetterScreen
+
+        if event.row_key.value:
+            self.app.push_screen(DeadLetterScreen(event.row_key.value))
+
+
+def _note(event: Any) -> str:
+    if event.recorded_before_occurred:
+        return "recorded before it occurred (clock skew)"
+    if event.traceparent_valid is False:
+        return "invalid traceparent"
+    return ""

@@ -1,0 +1,46 @@
+"""The top line: where you are among the six screens, who you are, whether it is live, as of when."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widget import Widget
+
+SCREENS: tuple[tuple[str, str], ...] = (
+    ("overview", "overview"), ("orders", "orders"), ("sla", "sla"), ("inventory", "inventory"),
+    ("dlq", "dlq"), ("audit", "audit"),
+)
+
+
+class TitleBar(Widget):
+    """Brand, the numbered screens (the current one marked), role, live state and the as-of time."""
+
+    DEFAULT_CSS = """
+    TitleBar { height: 1; width: 1fr; }
+    """
+
+    def render(self) -> Content:
+        app = self.app
+        current = getattr(app, "current_mode", "")
+        parts: list[tuple[str, str] | str] = [(" backroom ", "bold $text-primary"), " "]
+        for index, (mode, label) in enumerate(SCREENS, start=1):
+            style = "bold reverse $text-accent" if mode == current else ""
+            parts += [(f"{index}", "$text-primary"), (f" {label} ", style), " "]
+        left = Content.assemble(*parts)
+        right = Content.assemble(*self._status())
+        gap = self.size.width - left.cell_length - right.cell_length
+        if gap < 1:
+            return left
+        return Content.assemble(left, " " * gap, right)
+
+    def _status(self) -> list[tuple[str, str] | str]:
+        app = self.app
+        context = getattr(app, "context", None)
+        if context is None:
+            return []
+        live = getattr(app, "live", False)
+        as_of = getattr(self.screen, "as_of", None)
+        wide = self.size.width >= 110
+        stamp = "" if as_of is None else as_of.strftime("%Y-%m-%d %H:%MZ" if wide else "%H:%MZ")
+        role_style = "bold $text-warning" if context.role == "oncall" else "bold $text-success"
+        return [("● live" if live else "○ paused", "$text-success" if live else "$foreground-muted"),
+                " · ", (context.role, role_style), " · ", (stamp, "$foreground-muted"), " "]

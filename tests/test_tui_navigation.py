@@ -1,0 +1,198 @@
+"""Pilot tests: number keys, ':' commands, esc, the palette, '?', '/' filter, and deep links."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from console.app import create_app
+from console.messages import DeadLetterLoaded, GroupsLoaded, JourneyLoaded, OrdersFound
+from console.screens.dlq_message import DeadLetterScreen
+from console.screens.help import HelpScreen
+from console.screens.journey import JourneyScreen
+from console.screenshots import NOW, settle
+from console.widgets.stepper import StateStepper
+from console.widgets.table import RowsTable
+from tests.test_tui_helpers import MessageLog, shared_estate
+
+
+@pytest.fixture(scope="session")
+def estate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_estate(tmp_path_factory)
+
+
+async def test_number_keys_switch_screens_and_esc_comes_back(estate: Path) -> None:
+    app = create_app(estate, now=NOW, live=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        assert app.current_mode == "overview"
+        for key, mode in [("2", "orders"), ("3", "sla"), ("4", "inventory"), ("5", "dlq"), ("6", "audit")]:
+            if mode == "sla":
+                await pilot.press("escape")  # orders starts in its search box: leave it first
+            await pilot.press(key)
+            await settle(pilot)
+            assert app.current_mode == mode
+        await pilot.press("escape")
+        assert app.current_mode == "dlq"
+        await pilot.press("escape")
+        assert app.current_mode == "inventory"
+        await pilot.press("1")
+        assert app.current_mode == "overview"
+
+
+async def test_colon_commands_jump_and_open(estate: Path) -> None:
+    log = MessageLog()
+    app = create_app(estate, now=NOW, live=None)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        await settle(pilot)
+        await pilot.press("colon", *"dlq", "enter")
+        await log.wait_for(GroupsLoaded)
+        assert app.current_mode == "dlq"
+        await pilot.press("colon", *"order 1129", "enter")
+        loaded = await log.wait_for(JourneyLoaded)
+        assert app.current_mode == "orders" and isinstance(app.screen, JourneyScreen)
+        assert loaded.journey is not None and loaded.journey.order_name == "#1129"
+        await settle(pilot)
+        stepper = app.screen.query_one(StateStepper)
+        assert "shipped" in str(stepper.render()) and "invoiced" in str(stepper.render())
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.current_mode == "orders" and not isinstance(app.screen, JourneyScreen)
+        await pilot.press("colon", *"warp 9", "enter")
+        await settle(pilot)
+        assert app.current_mode == "orders"
+        assert any("unknown command :warp" in str(n.message) for n in app._notifications)
+
+
+async def test_the_palette_runs_the_same_commands(estate: Path) -> None:
+    app = create_app(estate, now=NOW, live=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"Dead letters")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.current_mode == "dlq"
+        await pilot.press("ctrl+p", *"order 1129")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, JourneyScreen) and app.screen.key == "1129"
+
+
+async def test_question_mark_shows_this_screens_keys(estate: Path) -> None:
+    app = create_app(estate, screen="sla", now=NOW, live=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        text = " ".join(str(static.render()) for static in app.screen.query("Static"))
+        assert "channel" in text and "open/closed" in text and ":order KEY" in text
+        await pilot.press("escape")
+        assert app.current_mode == "sla" and not isinstance(app.screen, HelpScreen)
+
+
+async def test_search_then_enter_opens_the_journey(estate: Path) -> None:
+    log = MessageLog()
+    app = create_app(estate, screen="orders", now=NOW, live=None)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        await settle(pilot)
+        await pilot.press(*"0341", "enter")
+        found = await log.wait_for(OrdersFound)
+        assert found.page.total == 30
+        await settle(pilot)
+        results = app.screen.query_one("#results", RowsTable)
+        assert results.row_count == 30 and app.focused is results
+        first = results.current_key
+        assert "1–30 of 30" in str(app.screen.query_one("#status").render())
+        await pilot.press("enter")
+        loaded = await log.wait_for(JourneyLoaded)
+        assert loaded.journey.order_id == first
+
+
+async def test_deep_link_search_opens_that_journey(estate: Path) -> None:
+    log = MessageLog()
+    app = create_app(estate, search="#1129", now=NOW, live=None)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        loaded = await log.wait_for(JourneyLoaded)
+        assert loaded.journey.order_id == "ORD-00000256"
+        await settle(pilot)
+        assert app.current_mode == "orders" and isinstance(app.screen, JourneyScreen)
+        await pilot.press("w")
+        spans = app.screen.query_one("#spans-table", RowsTable)
+        assert spans.row_count == 18 + 3  # 18 spans under 3 trace headings
+
+
+async def test_deep_link_message_opens_that_dead_letter(estate: Path) -> None:
+    log = MessageLog()
+    probe = create_app(estate, screen="dlq", now=NOW, live=None)
+    async with probe.run_test(size=(160, 48), message_hook=log) as pilot:
+        groups = await log.wait_for(GroupsLoaded)
+    group = groups.groups[-1].group
+    log = MessageLog()
+    from queries import Store, dlq
+
+    with Store.at(estate).reading() as cursor:
+        message_id = dlq.page(cursor, group=group).messages[0].message_id
+    app = create_app(estate, message=message_id, now=NOW, live=None)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        loaded = await log.wait_for(DeadLetterLoaded)
+        assert loaded.message is not None and loaded.message.group == group
+        await settle(pilot)
+        assert app.current_mode == "dlq" and isinstance(app.screen, DeadLetterScreen)
+        await pilot.press("o")
+        journey = await log.wait_for(JourneyLoaded)
+        assert journey.journey.order_id == loaded.message.order_id
+        await pilot.press("escape")
+        assert isinstance(app.screen, DeadLetterScreen)
+
+
+async def test_slash_filters_the_table_and_esc_clears_it(estate: Path) -> None:
+    app = create_app(estate, screen="dlq", now=NOW, live=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        groups = app.screen.query_one("#groups", RowsTable)
+        assert groups.row_count == 5
+        await pilot.press("slash", *"erp.orders")
+        assert groups.row_count == 2
+        await pilot.press("enter")
+        assert groups.row_count == 2 and app.focused is groups
+        await pilot.press("slash", "home", "exclamation_mark", "enter")
+        assert groups.row_count == 3  # '!' inverts
+        await pilot.press("escape")
+        assert groups.row_count == 5 and app.current_mode == "dlq"
+
+
+async def test_paging_keeps_at_most_one_page_in_the_table(estate: Path) -> None:
+    log = MessageLog()
+    app = create_app(estate, now=NOW, live=None)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        await settle(pilot)
+        app.action_search("ORD-000")
+        first = await log.wait_for(OrdersFound)
+        assert (first.page.total, len(first.page.orders)) == (600, 200)
+        await settle(pilot)
+        await pilot.press("right_square_bracket")
+        second = await log.wait_for(OrdersFound, lambda m: m.page.offset == 200)
+        assert len(second.page.orders) == 200
+        await settle(pilot)
+        assert "201–400 of 600" in str(app.screen.query_one("#status").render())
+
+
+async def test_tiles_move_with_arrows_open_with_enter_and_themes_switch(estate: Path) -> None:
+    log = MessageLog()
+    app = create_app(estate, now=NOW, live=None)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "tile-backlog"
+        await pilot.press("right", "down")
+        assert app.focused.id == "tile-refunds"
+        await pilot.press("up", "right", "enter")
+        await log.wait_for(GroupsLoaded)
+        assert app.current_mode == "dlq"
+        dark = app.tones("text-error")
+        await pilot.press("colon", *"theme textual-light", "enter")
+        await settle(pilot)
+        assert app.theme == "textual-light" and app.tones("text-error") != dark

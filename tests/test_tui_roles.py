@@ -1,0 +1,119 @@
+"""Roles: support sees masked personal data and no action that changes anything; cards are masked for all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from console.app import create_app
+from console.messages import DeadLetterLoaded, JourneyLoaded
+from console.screens.dlq_message import DeadLetterScreen
+from console.screenshots import NOW, settle
+from queries import Store, audit
+from tests.test_tui_helpers import (
+    CARD,
+    MessageLog,
+    add_hostile_dead_letter,
+    private_copy,
+    shared_estate,
+)
+
+EMAIL = "carla.schmidt@example.net"  # the customer of #1129 in the seeded estate
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = private_copy(tmp_path_factory, "roles")
+    add_hostile_dead_letter(db)
+    return db
+
+
+def _screen_text(app: object) -> str:
+    screen = app.screen  # type: ignore[attr-defined]
+    return "\n".join(str(widget.render()) for widget in screen.query("Static"))
+
+
+def _footer_keys(app: object) -> dict[str, bool]:
+    """Action -> enabled, for the bindings the footer shows on the current screen."""
+    bindings = app.screen.active_bindings  # type: ignore[attr-defined]
+    return {active.binding.action: active.enabled for active in bindings.values() if active.binding.show}
+
+
+@pytest.mark.parametrize("role", ["oncall", "support"])
+async def test_emails_are_masked_by_default_for_every_role(
+        tmp_path_factory: pytest.TempPathFactory, role: str) -> None:
+    log = MessageLog()
+    app = create_app(shared_estate(tmp_path_factory), search="#1129", role=role, now=NOW, live=None)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        await log.wait_for(JourneyLoaded)
+        await settle(pilot)
+        assert "c***@example.net" in str(app.screen.query_one("#heading").render())
+        assert EMAIL not in _screen_text(app)
+
+
+async def test_oncall_unmasks_explicitly_and_it_is_audited(tmp_path_factory: pytest.TempPathFactory) -> None:
+    db = private_copy(tmp_path_factory, "unmask")
+    log = MessageLog()
+    app = create_app(db, search="#1129", role="oncall", now=NOW, live=None)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        await log.wait_for(JourneyLoaded)
+        await settle(pilot)
+        mark = log.mark()
+        await pilot.press("U")
+        await log.wait_for(JourneyLoaded, after=mark)
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert EMAIL in str(app.screen.query_one("#heading").render())
+    with Store.at(db).reading() as cursor:
+        assert [(a.action, a.outcome) for a in audit.trail(cursor)] == [("unmask", "personal data shown")]
+
+
+async def test_support_cannot_unmask(tmp_path_factory: pytest.TempPathFactory) -> None:
+    log = MessageLog()
+    app = create_app(shared_estate(tmp_path_factory), search="#1129", role="support", now=NOW, live=None)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        await log.wait_for(JourneyLoaded)
+        await pilot.press("U")
+        await settle(pilot)
+        assert EMAIL not in _screen_text(app)
+
+
+async def test_support_sees_no_actions_and_masked_payloads(hostile: Path) -> None:
+    log = MessageLog()
+    app = create_app(hostile, message="hostile-1", role="support", now=NOW, live=None)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        await log.wait_for(DeadLetterLoaded)
+        await settle(pilot)
+        assert isinstance(app.screen, DeadLetterScreen)
+        keys = _footer_keys(app)
+        assert "replay" not in keys and "reroute" not in keys
+        assert app.screen.check_action("replay", ()) is False
+        text = _screen_text(app)
+        assert "not in this build" not in text
+        assert CARD not in text and "**** **** **** 1111" in text
+
+
+async def test_oncall_sees_actions_marked_not_built_and_cards_masked(hostile: Path) -> None:
+    log = MessageLog()
+    app = create_app(hostile, message="hostile-1", role="oncall", now=NOW, live=None)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        await log.wait_for(DeadLetterLoaded)
+        await settle(pilot)
+        keys = _footer_keys(app)
+        assert keys.get("replay") is False and keys.get("reroute") is False  # shown, disabled
+        text = _screen_text(app)
+        assert "not in this build yet (issue #6)" in text
+        assert CARD not in text and "**** **** **** 1111" in text
+        await pilot.press("R")  # a disabled action does nothing, and says nothing false
+        await settle(pilot)
+        assert isinstance(app.screen, DeadLetterScreen)
+
+
+async def test_the_policy_role_applies_when_no_role_is_given(
+        tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    policy_file = tmp_path / "backroom.toml"
+    policy_file.write_text('[console]\nrole = "support"\n')
+    monkeypatch.setenv("BACKROOM_CONFIG", str(policy_file))
+    app = create_app(shared_estate(tmp_path_factory), now=NOW, live=None)
+    assert app.context.role == "support" and app.redactor.masks_personal
