@@ -87,6 +87,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("dlq_groups", {"screen": "dlq"}),
     Scenario("dlq_messages", {"screen": "dlq"}, ["enter"]),
     Scenario("dlq_message", {"screen": "dlq"}, ["enter", "enter"]),
+    Scenario("dlq_replay", {"screen": "dlq"}, ["enter", "R"]),
     Scenario("audit", {"screen": "audit"}),
     Scenario("help", {"screen": "sla"}, ["question_mark"]),
 )

@@ -94,18 +94,18 @@ async def test_support_sees_no_actions_and_masked_payloads(hostile: Path) -> Non
         assert CARD not in text and "**** **** **** 1111" in text
 
 
-async def test_oncall_sees_actions_marked_not_built_and_cards_masked(hostile: Path) -> None:
+async def test_oncall_sees_replay_and_reroute_marked_not_built_and_cards_masked(hostile: Path) -> None:
     log = MessageLog()
     app = create_app(hostile, message="hostile-1", role="oncall", now=NOW, live=None)
     async with app.run_test(size=(160, 48), message_hook=log) as pilot:
         await log.wait_for(DeadLetterLoaded)
         await settle(pilot)
         keys = _footer_keys(app)
-        assert keys.get("replay") is False and keys.get("reroute") is False  # shown, disabled
+        assert keys.get("replay") is True and keys.get("reroute") is False  # reroute: shown, disabled
         text = _screen_text(app)
-        assert "not in this build yet (issue #6)" in text
+        assert "reroute (M) is not in this build yet (issue #6)" in text
         assert CARD not in text and "**** **** **** 1111" in text
-        await pilot.press("R")  # a disabled action does nothing, and says nothing false
+        await pilot.press("M")  # a disabled action does nothing, and says nothing false
         await settle(pilot)
         assert isinstance(app.screen, DeadLetterScreen)
 

@@ -18,6 +18,7 @@ from textual.widgets import Footer, Input, Static
 from console.messages import Loaded, QueryFailed
 from console.safe_text import inert_line
 from console.screens.commands import COMMANDS
+from console.screens.replay_modal import ReplayModal, ReplaySelection
 from console.widgets.prompt import Prompt
 from console.widgets.safe import Redactor, Tones
 from console.widgets.table import RowsTable
@@ -292,7 +293,7 @@ class DataScreen(BackroomScreen):
 
 
 class ChangingActions:
-    """Replay and reroute: hidden from support; shown to on-call as present but not built yet (issue #6)."""
+    """Replay and reroute: hidden from support; on-call replays after a dry run, reroute is not built yet (issue #6)."""
 
     CHANGING = ("replay", "reroute")
     CHANGING_BINDINGS: ClassVar[list[BindingType]] = [
@@ -303,5 +304,29 @@ class ChangingActions:
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.CHANGING:
             context: Context = self.app.context  # type: ignore[attr-defined]
-            return None if context.may_change else False  # None: shown, disabled
+            if not context.may_change:
+                return False
+            return True if action == "replay" else None  # None: shown, disabled
         return super().check_action(action, parameters)  # type: ignore[misc]
+
+    def replay_selection(self) -> ReplaySelection | None:
+        """What R replays on this screen (None: nothing is chosen)."""
+        return None
+
+    def action_replay(self) -> None:
+        """A dry run in a modal that says what would happen; confirming there sends, then this screen reloads."""
+        context: Context = self.app.context  # type: ignore[attr-defined]
+        if not context.may_change:
+            return
+        selection = self.replay_selection()
+        if selection is None:
+            self.app.notify("nothing to replay here", markup=False)  # type: ignore[attr-defined]
+            return
+        self.app.push_screen(ReplayModal(selection), self._replayed)  # type: ignore[attr-defined]
+
+    def _replayed(self, ran: bool | None) -> None:
+        if ran:
+            self.reload()  # type: ignore[attr-defined]
+
+    def action_reroute(self) -> None:
+        """Not built yet; check_action keeps this from ever running."""

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 from console.messages import GroupsLoaded
 from console.screens.base import ChangingActions, DataScreen
 from console.screens.dlq_messages import DeadLettersScreen
+from console.screens.replay_modal import ReplaySelection
 from console.widgets.safe import counted, number, plain, when
 from console.widgets.table import Col, Row, RowsTable
 from console.workers import Fetch
@@ -37,8 +38,8 @@ class FailureGroupsScreen(ChangingActions, DataScreen):
     LABEL = "Dead letters"
     HELP = ("Dead letters grouped by failure fingerprint (reason, original queue, normalised error). "
             "Enter lists a group's messages; a toggles between messages still dead and all of them. "
-            "Replay and reroute are not in this build yet (issue #6): on-call sees them disabled, "
-            "support does not see them.")
+            "R (on-call) replays the highlighted group's dead letters after a dry run that you confirm; "
+            "reroute is not in this build yet (issue #6). Support sees neither.")
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,8 +99,6 @@ class FailureGroupsScreen(ChangingActions, DataScreen):
         self.statuses = "all" if self.statuses == "dead" else "dead"
         self.reload()
 
-    def action_replay(self) -> None:
-        """Not built yet; check_action keeps this from ever running."""
-
-    def action_reroute(self) -> None:
-        """Not built yet; check_action keeps this from ever running."""
+    def replay_selection(self) -> ReplaySelection | None:
+        key = self.query_one("#groups", RowsTable).current_key
+        return ReplaySelection(group=key, label=f"group {key}") if key else None

@@ -16,6 +16,7 @@ from textual.widgets._tabbed_content import ContentTabs
 
 from console.messages import DeadLetterLoaded
 from console.screens.base import ChangingActions, DataScreen
+from console.screens.replay_modal import ReplaySelection
 from console.widgets.safe import Redactor, plain, when
 from console.widgets.table import Col, Row, RowsTable
 from console.workers import Fetch
@@ -102,7 +103,8 @@ class DeadLetterScreen(ChangingActions, DataScreen):
             return
         self.query_one("#facts", Static).update(self._facts(found))
         self.query_one("#actions", Static).update(Content.styled(
-            "replay (R) and reroute (M) are not in this build yet (issue #6); nothing here changes anything",
+            "R replays this message (a dry run first; nothing is sent until you confirm); "
+            "reroute (M) is not in this build yet (issue #6)",
             "$foreground-muted") if self.context.may_change else "")
         self.query_one("#actions").set_class(not self.context.may_change, "hidden")
         body = found.body
@@ -157,8 +159,7 @@ class DeadLetterScreen(ChangingActions, DataScreen):
             return
         self.app.push_screen(JourneyScreen(self.found.order_id))
 
-    def action_replay(self) -> None:
-        """Not built yet; check_action keeps this from ever running."""
-
-    def action_reroute(self) -> None:
-        """Not built yet; check_action keeps this from ever running."""
+    def replay_selection(self) -> ReplaySelection | None:
+        if self.found is None:
+            return None
+        return ReplaySelection(keys=[self.found.id], label=f"dead letter {self.found.id}")

@@ -17,6 +17,7 @@ from console.safe_text import inert_line
 from console.screens.base import ChangingActions, DataScreen
 from console.screens.dlq_message import DeadLetterScreen
 from console.screens.journey import JourneyScreen
+from console.screens.replay_modal import ReplaySelection
 from console.widgets.safe import page_range, plain, when
 from console.widgets.table import Col, Row, RowsTable
 from console.workers import Fetch
@@ -38,7 +39,8 @@ class DeadLettersScreen(ChangingActions, DataScreen):
     ]
     LABEL = "Dead letters of one group"
     HELP = ("The dead letters of one failure group, newest first, 200 a page ([ and ] turn pages). "
-            "Enter shows the message whole (headers, decoded body, history); o opens its order.")
+            "Enter shows the message whole (headers, decoded body, history); o opens its order. "
+            "R (on-call) replays the group's dead letters after a dry run that you confirm.")
 
     def __init__(self, group: str, statuses: list[str] | None = None) -> None:
         super().__init__()
@@ -98,8 +100,6 @@ class DeadLettersScreen(ChangingActions, DataScreen):
         if event.row_key.value:
             self.app.push_screen(DeadLetterScreen(event.row_key.value))
 
-    def action_replay(self) -> None:
-        """Not built yet; check_action keeps this from ever running."""
-
-    def action_reroute(self) -> None:
-        """Not built yet; check_action keeps this from ever running."""
+    def replay_selection(self) -> ReplaySelection | None:
+        """The whole group this screen lists (its dead ones), not only the highlighted row."""
+        return ReplaySelection(group=self.group, label=f"group {self.group}")

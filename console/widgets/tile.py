@@ -57,7 +57,9 @@ class KpiTile(Widget, can_focus=True):
 
     def show(self, kpi: Kpi, alert: bool) -> None:
         self.query_one(".tile-value", Static).update(
-            Content.assemble((kpi_value(kpi), "bold"), (f"  {kpi.unit}" if kpi.unit != "ratio" else "")))
+            # durations and percentages carry their unit already ("7m 4s", "0.0%")
+            Content.assemble((kpi_value(kpi), "bold"),
+                             (f"  {kpi.unit}" if kpi.unit not in ("ratio", "seconds") else "")))
         self.query_one(Chart).set_series(kpi.series)
         self.set_class(alert, "-alert")
 
