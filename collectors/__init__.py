@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from collectors.detect import SourceUnreadable
-from collectors.ingest import (
-    FileReport,
-    IngestReport,
-    ProgressInfo,
-    UnsupportedFormat,
-    ingest_paths,
-)
+from collectors.ingest import UnsupportedFormat, ingest_paths
+from collectors.reports import FileReport, IngestReport, ProgressInfo
 
 __all__ = [
     "FileReport", "IngestReport", "ProgressInfo", "SourceUnreadable", "UnsupportedFormat",

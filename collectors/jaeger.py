@@ -12,17 +12,15 @@ from collectors.otlp import normalise_id
 from collectors.rows import (
     RECORD_ERRORS,
     BadRecord,
-    Parser,
+    CorrelatingParser,
     SpanRow,
     Where,
     correlate,
     iso_from_micros,
     reason_of,
-    split_paths,
 )
 from collectors.text import escape
 from queries.ingest import Reject, Table
-from queries.policy import Policy
 
 # OpenTracing / OTLP-translator tag values -> OTLP SpanKind integers (FORMATS.md 2).
 SPAN_KINDS = {"internal": 1, "server": 2, "client": 3, "producer": 4, "consumer": 5}
@@ -188,16 +186,11 @@ def _traces(value: Any) -> list[Any]:
     raise BadRecord("not Jaeger JSON (no data list of traces)")
 
 
-class JaegerParser(Parser):
+class JaegerParser(CorrelatingParser):
     """Turns Jaeger JSON traces into span rows; a span with bad ids is rejected alone."""
 
     table = Table.SPANS
-
-    def __init__(self, source: str, policy: Policy) -> None:
-        super().__init__(source)
-        known = ("attributes", "resource")
-        self.order_paths = split_paths(policy.correlation.order_id, known)
-        self.message_paths = split_paths(policy.correlation.message_id, known)
+    known = ("attributes", "resource")
 
     def feed(self, value: Any, where: Where) -> list[Reject]:
         try:

@@ -7,21 +7,18 @@ from typing import Any
 
 import orjson
 
-from collectors.rabbitmq_dump import INT32_MAX, body_json, dead_letter_id
+from collectors.rabbitmq_dump import INT32_MAX, DeadLetterParser, body_json, dead_letter_id
 from collectors.rows import (
     RECORD_ERRORS,
     BadRecord,
     DlqRow,
-    Parser,
     Where,
     correlate,
     reason_of,
-    split_paths,
     text,
 )
 from collectors.text import fingerprint, parse_traceparent
-from queries.ingest import Reject, Table
-from queries.policy import Policy
+from queries.ingest import Reject
 
 BROKER = "kafka"
 ERRORS_PREFIX = "__connect.errors."
@@ -142,17 +139,9 @@ def _records(value: Any) -> list[Any]:
     raise BadRecord("not a kcat JSON record (an object with topic, headers and payload)")
 
 
-class KafkaDlqParser(Parser):
+class KafkaDlqParser(DeadLetterParser):
     """Turns kcat JSON records of a Kafka Connect dead-letter topic into dead-letter rows."""
 
-    table = Table.DLQ_MESSAGES
-
-    def __init__(self, source: str, policy: Policy, seen_at: int) -> None:
-        super().__init__(source)
-        known = ("properties", "headers", "body")
-        self.order_paths = split_paths(policy.correlation.order_id, known)
-        self.message_paths = split_paths(policy.correlation.message_id, known)
-        self.seen_at = seen_at
 
     def feed(self, value: Any, where: Where) -> list[Reject]:
         try:

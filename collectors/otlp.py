@@ -12,18 +12,16 @@ import orjson
 from collectors.rows import (
     RECORD_ERRORS,
     BadRecord,
-    Parser,
+    CorrelatingParser,
     SpanRow,
     Where,
     correlate,
     iso_from_micros,
     micros_from_nanos,
     reason_of,
-    split_paths,
 )
 from collectors.text import escape
 from queries.ingest import Reject, Table
-from queries.policy import Policy
 
 SPAN_KINDS = {
     "SPAN_KIND_UNSPECIFIED": 0, "SPAN_KIND_INTERNAL": 1, "SPAN_KIND_SERVER": 2,
@@ -190,16 +188,11 @@ class _Resource:
         self.service = service if isinstance(service, str) else None
 
 
-class OtlpParser(Parser):
+class OtlpParser(CorrelatingParser):
     """Turns OTLP JSON trace documents into span rows; a span with bad ids is rejected alone."""
 
     table = Table.SPANS
-
-    def __init__(self, source: str, policy: Policy) -> None:
-        super().__init__(source)
-        known = ("attributes", "resource")
-        self.order_paths = split_paths(policy.correlation.order_id, known)
-        self.message_paths = split_paths(policy.correlation.message_id, known)
+    known = ("attributes", "resource")
 
     def feed(self, value: Any, where: Where) -> list[Reject]:
         if not isinstance(value, dict):

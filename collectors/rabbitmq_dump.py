@@ -14,13 +14,12 @@ from collectors.deaths import read_deaths
 from collectors.rows import (
     RECORD_ERRORS,
     BadRecord,
+    CorrelatingParser,
     DlqRow,
-    Parser,
     Where,
     correlate,
     micros,
     reason_of,
-    split_paths,
     text,
 )
 from collectors.text import escape, fingerprint, parse_traceparent
@@ -133,18 +132,20 @@ def _unwrap(value: Any) -> tuple[list[Any], str | None, str | None]:
     raise BadRecord("not a management-API /get dump (a JSON array of messages)")
 
 
-class DlqDumpParser(Parser):
-    """Turns management-API `/get` messages into dead-letter rows with an id and a fingerprint."""
+class DeadLetterParser(CorrelatingParser):
+    """Base of the dead-letter formats: correlation over properties, headers and body; the queue."""
 
     table = Table.DLQ_MESSAGES
+    known = ("properties", "headers", "body")
 
     def __init__(self, source: str, policy: Policy, seen_at: int) -> None:
-        super().__init__(source)
-        known = ("properties", "headers", "body")
-        self.order_paths = split_paths(policy.correlation.order_id, known)
-        self.message_paths = split_paths(policy.correlation.message_id, known)
-        self.queue_from_name = queue_from_filename(source)
+        super().__init__(source, policy)
+        self.queue_from_name = queue_from_filename(source)  # when the file does not say
         self.seen_at = seen_at
+
+
+class DlqDumpParser(DeadLetterParser):
+    """Turns management-API `/get` messages into dead-letter rows with an id and a fingerprint."""
 
     def feed(self, value: Any, where: Where) -> list[Reject]:
         try:

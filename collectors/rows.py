@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import math
 from collections.abc import Mapping, Sequence
@@ -362,7 +363,7 @@ class Where(NamedTuple):
     raw: bytes
 
 
-class Parser:
+class Parser(abc.ABC):
     """Base of the per-file format parsers: gathers rows into a buffer and builds rejects."""
 
     table: Table
@@ -371,9 +372,9 @@ class Parser:
         self.source = source
         self.buffer = RowBuffer(self.table)
 
+    @abc.abstractmethod
     def feed(self, value: Any, where: Where) -> list[Reject]:
         """Add the canonical rows of one parsed JSON value; return the records it had to reject."""
-        raise NotImplementedError
 
     def reject(self, where: Where, reason: str, record: Any = None) -> Reject:
         """A reject at `where`, its excerpt from `record` (re-serialised) or else the raw line."""
@@ -382,3 +383,14 @@ class Parser:
             with contextlib.suppress(TypeError):  # orjson.JSONEncodeError is a TypeError
                 raw = orjson.dumps(record)
         return Reject(self.source, where.line, reason, excerpt(raw), where.offset)
+
+
+class CorrelatingParser(Parser):
+    """A parser that finds order and message ids through the policy's correlation paths."""
+
+    known: tuple[str, ...] = ()  # the path prefixes this format has (attributes., headers., ...)
+
+    def __init__(self, source: str, policy: Any) -> None:
+        super().__init__(source)
+        self.order_paths = split_paths(policy.correlation.order_id, self.known)
+        self.message_paths = split_paths(policy.correlation.message_id, self.known)

@@ -21,9 +21,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from queries import extensions
+from queries import extensions, rollup
 from queries import ingest as log
-from queries import rollup
 from queries.ingest import IngestTotals, Reject, Table
 
 DEFAULT_LIMIT_BYTES = 1024**3  # past this the spool refuses more, and the receiver answers 503

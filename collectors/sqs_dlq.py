@@ -11,27 +11,24 @@ import orjson
 
 from collectors.rabbitmq_dump import (
     ERROR_HEADERS,
+    DeadLetterParser,
     body_json,
     dead_letter_id,
     error_text,
-    queue_from_filename,
 )
 from collectors.rows import (
     RECORD_ERRORS,
     BadRecord,
     DlqRow,
-    Parser,
     Where,
     correlate,
     int32,
     iso_from_micros,
     reason_of,
-    split_paths,
     text,
 )
 from collectors.text import fingerprint, parse_traceparent
-from queries.ingest import Reject, Table
-from queries.policy import Policy
+from queries.ingest import Reject
 
 BROKER = "sqs"
 REDRIVE_REASON = "maxReceiveCount exceeded"  # what a redrive policy moves a message for
@@ -139,18 +136,9 @@ def _history(source_arn: str | None, reason: str, count: int | None,
     }]
 
 
-class SqsDlqParser(Parser):
+class SqsDlqParser(DeadLetterParser):
     """Turns messages received from an SQS dead-letter queue into dead-letter rows."""
 
-    table = Table.DLQ_MESSAGES
-
-    def __init__(self, source: str, policy: Policy, seen_at: int) -> None:
-        super().__init__(source)
-        known = ("properties", "headers", "body")
-        self.order_paths = split_paths(policy.correlation.order_id, known)
-        self.message_paths = split_paths(policy.correlation.message_id, known)
-        self.queue_from_name = queue_from_filename(source)
-        self.seen_at = seen_at
 
     def feed(self, value: Any, where: Where) -> list[Reject]:
         try:

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from collectors import fastpath, ingest_paths
-from collectors.ingest import IngestReport
+from collectors.reports import IngestReport
 from queries import Store
 from queries.policy import Policy, load
 

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 
 from collectors.demo.catalog import CURRENCY, Catalog, Line
-from collectors.demo.cloudevents import EventSink
 from collectors.demo.clock import Windows
+from collectors.demo.cloudevents import EventSink
 from collectors.demo.deadletters import DeadLetters
 from collectors.demo.otlp import SpanSink
 from collectors.demo.writers import Spool

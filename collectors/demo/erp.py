@@ -11,8 +11,14 @@ from collectors.demo.clock import HOUR, MINUTE, SECOND
 from collectors.demo.cloudevents import uuid4
 from collectors.demo.context import ERP, Context, Order
 from collectors.demo.deadletters import (
-    CONVERSION_CLASS, CONVERSION_MESSAGE, INVOICES_DLQ, ORDERS_DLQ, REJECT_CLASS, TIMEOUT_CLASS,
-    Death, dead_letter,
+    CONVERSION_CLASS,
+    CONVERSION_MESSAGE,
+    INVOICES_DLQ,
+    ORDERS_DLQ,
+    REJECT_CLASS,
+    TIMEOUT_CLASS,
+    Death,
+    dead_letter,
 )
 from collectors.demo.emitter import ROUTER, Emitter
 from collectors.demo.otlp import CLIENT, CONSUMER, PRODUCER, error_status, exception_event, text

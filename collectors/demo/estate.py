@@ -11,7 +11,11 @@ from pathlib import Path
 from random import Random
 
 from collectors.demo.catalog import (
-    LAUNCH_POS_CENTS, LAUNCH_SKU, LAUNCH_WEB_CENTS, Catalog, launch_line,
+    LAUNCH_POS_CENTS,
+    LAUNCH_SKU,
+    LAUNCH_WEB_CENTS,
+    Catalog,
+    launch_line,
 )
 from collectors.demo.clock import MINUTE, Windows, default_now, from_us, to_us
 from collectors.demo.cloudevents import EventSink

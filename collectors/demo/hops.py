@@ -8,7 +8,14 @@ from collectors.demo.context import PSP, SHOP, WMS, Order, store_source
 from collectors.demo.context import ROUTER as ROUTER_SOURCE
 from collectors.demo.emitter import ROUTER, Emitter
 from collectors.demo.otlp import (
-    CLIENT, CONSUMER, PRODUCER, SERVER, double, flag, link_to, new_trace_id,
+    CLIENT,
+    CONSUMER,
+    PRODUCER,
+    SERVER,
+    double,
+    flag,
+    link_to,
+    new_trace_id,
 )
 
 SHOP_HOST = "acme.myshopify.com"
