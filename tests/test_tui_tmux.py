@@ -16,7 +16,11 @@ import pytest
 
 from tests.test_tui_helpers import add_hostile_dead_letter
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+
+
+def test_tmux_is_there_to_drive_the_real_terminal() -> None:
+    """Without tmux the escape-sequence test below cannot run: fail loudly rather than skip."""
+    assert shutil.which("tmux"), "the terminal-security tests need tmux: apt-get install tmux"
 ROOT = Path(__file__).resolve().parents[1]
 SGR = re.compile(r"\x1b\[[0-9;:]*m")  # colours and styles: the only escapes tmux re-emits for a capture
 TITLE = "calm-pane-title"
