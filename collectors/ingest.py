@@ -15,6 +15,7 @@ import duckdb
 from opentelemetry import trace
 
 from collectors import detect, fastpath
+from collectors import spool as spooling
 from collectors.cloudevents import EventsParser
 from collectors.detect import Failed, Records
 from collectors.otlp import OtlpParser
@@ -323,6 +324,7 @@ def ingest_paths(
         store, effective, batch_rows=batch_rows, commit_every=commit_every,
         max_line=max_line_bytes, progress=progress, fast_path=fast_path,
     )
+    _import_spool(store, report)
     with _collector_paused():
         for path in files:
             report.add(driver.run(path, fmt))
@@ -330,3 +332,17 @@ def ingest_paths(
         search_index.rebuild(store)  # the fts index is static: the writer rebuilds it
     report.elapsed_seconds = time.perf_counter() - started
     return report
+
+
+def _import_spool(store: Store, report: IngestReport) -> None:
+    """Take in batches a live collector spooled while the store was busy (SCALE.md), exactly once."""
+    spool = spooling.Spool(spooling.folder_for(store.path))
+    if not spool.segments():
+        return
+    with store.writing() as cursor:
+        imported = spool.import_into(cursor)
+    spool.remove(imported.names)  # after the commit: a crash before this cannot import twice
+    for table, count in imported.rows.items():
+        report.rows[table] = report.rows.get(table, 0) + count
+    report.rejects += imported.rejects
+    report.spooled_segments = len(imported.names)

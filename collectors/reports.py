@@ -63,6 +63,7 @@ class IngestReport:
     records: int = 0
     sources: list[FileReport] = field(default_factory=list)
     elapsed_seconds: float = 0.0
+    spooled_segments: int = 0  # segments a live collector left while the store was busy
 
     def add(self, file_report: FileReport) -> None:
         self.files += 1
@@ -84,6 +85,7 @@ class IngestReport:
             "files": self.files, "rows": dict(self.rows), "rejects": self.rejects,
             "skipped_duplicates": self.skipped_duplicates, "records": self.records,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "spooled_segments": self.spooled_segments,
             "sources": [source.to_json() for source in self.sources],
             "reject_samples": [
                 {"source": r.source, "line": r.line, "byte_offset": r.byte_offset,

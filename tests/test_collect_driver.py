@@ -253,3 +253,28 @@ def test_ingest_keeps_the_order_rollups_and_the_search_index_current(
         hits = search.search(cursor, "schema validation")
     schema_failure = query(store, "SELECT id FROM dlq_messages WHERE message_id IS NULL")[0][0]
     assert [hit.dlq_id for hit in hits.dead_letters] == [schema_failure]
+
+
+def test_ingest_takes_in_what_a_live_collector_spooled_exactly_once(store, tmp_path) -> None:
+    """A collector that found the store busy left a Parquet segment; the next ingest imports it."""
+    import pyarrow as pa
+
+    from collectors import ingest_paths
+    from collectors import spool as spooling
+    from collectors.rows import TIMESTAMP
+
+    spool = spooling.Spool(spooling.folder_for(store.path))
+    spans = pa.table({"trace_id": ["ab" * 16], "span_id": ["cd" * 8], "service": ["order-router"],
+                      "name": ["publish"], "ingest_id": pa.array([None], pa.int64()),
+                      "start_time": pa.array([None], TIMESTAMP)})
+    spool.write("spans", spans, "otlp-http 127.0.0.1:4318", "otlp")
+    (tmp_path / "empty").mkdir()
+
+    first = ingest_paths(store, [tmp_path / "empty"])
+    second = ingest_paths(store, [tmp_path / "empty"])
+
+    assert (first.spooled_segments, first.rows["spans"]) == (1, 1)
+    assert (second.spooled_segments, second.rows["spans"]) == (0, 0)
+    assert spool.segments() == []
+    with store.reading() as cursor:
+        assert cursor.execute("SELECT service FROM spans").fetchall() == [("order-router",)]
