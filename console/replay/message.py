@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-import orjson
-
-from collectors.rabbitmq_dump import BROKER, dead_letter_id
-from collectors.rows import correlate, split_paths
+from collectors.deaths import read_deaths
+from collectors.rabbitmq_dump import BROKER, body_json, dead_letter_id
+from collectors.rows import correlate, micros, split_paths
 from collectors.text import parse_traceparent
 from console.replay.runtime import Destination, Outbound
 from queries.policy import Policy
@@ -74,44 +72,25 @@ class Identity:
     def take(self, body: bytes, properties: dict[str, Any], headers: dict[str, Any],
              handle: Any = None) -> Taken:
         deaths = [entry for entry in headers.get("x-death") or [] if isinstance(entry, dict)]
-        sources = {"properties": properties, "headers": headers, "body": _json_object(body)}
+        # The same readers as the collectors, so a message taken live gets the id it was stored under.
+        history = read_deaths(headers)
+        sources = {"properties": properties, "headers": headers, "body": body_json(body)}
         message_id = correlate(self.message_paths, sources)
         sha = hashlib.sha256(body).hexdigest()
-        first = _first_death_micros(deaths)
+        first = micros(history.first_time) if history.first_time is not None else None
         return Taken(
             dlq_id=dead_letter_id(BROKER, self.vhost, self.queue, message_id, sha, first,
                                   replay_id=_text(headers.get(REPLAY_ID))),
             derived_id=message_id is None, message_id=message_id, body=body,
             properties=properties, headers=headers, original=_original(deaths, headers),
             queue=self.queue, order_id=correlate(self.order_paths, sources), handle=handle,
-            prior_deaths=sum(int(entry.get("count") or 0) for entry in deaths))
+            prior_deaths=history.total)
 
 
 def _text(value: Any) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return str(value) if value is not None else None
-
-
-def _json_object(body: bytes) -> dict[str, Any] | None:
-    if body.lstrip()[:1] != b"{" or len(body) > 4 * 1024 * 1024:
-        return None
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
-def _first_death_micros(deaths: list[dict[str, Any]]) -> int | None:
-    seconds = []
-    for entry in deaths:
-        value = entry.get("time")
-        if isinstance(value, datetime):
-            seconds.append(int(value.timestamp()))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            seconds.append(int(value))
-    return min(seconds) * 1_000_000 if seconds else None
 
 
 def _original(deaths: list[dict[str, Any]], headers: dict[str, Any]) -> Destination:
