@@ -72,13 +72,10 @@ def finish(
     offset_to: int | None,
     lines: int | None,
 ) -> None:
-    cursor.execute(
-        "UPDATE ingest_log SET offset_to = $offset_to, lines = $lines, rows_written = $rows, "
-        "rejects = $rejects, skipped_duplicates = $dups, finished_at = $now WHERE ingest_id = $id",
-        {"offset_to": offset_to, "lines": lines, "rows": orjson.dumps(totals.rows).decode(),
-         "rejects": totals.rejects, "dups": totals.skipped_duplicates, "now": datetime.now(UTC),
-         "id": ingest_id},
-    )
+    """Record the final counts of an ingest and mark it finished."""
+    checkpoint(cursor, ingest_id, totals, offset_to, lines)
+    cursor.execute("UPDATE ingest_log SET finished_at = $now WHERE ingest_id = $id",
+                   {"now": datetime.now(UTC), "id": ingest_id})
 
 
 def already_ingested(cursor: duckdb.DuckDBPyConnection, identity: str) -> bool:
