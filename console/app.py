@@ -112,7 +112,8 @@ class BackroomApp(App[None]):
 
     def action_open_order(self, key: str) -> None:
         """The journey of the order a key names, on top of the orders screen searched for it."""
-        self._root_of("orders").search_for(key)  # type: ignore[attr-defined]
+        # the search behind it runs when esc comes back to it, not while the journey loads
+        self._root_of("orders").search_for(key, later=True)  # type: ignore[attr-defined]
         self.push_screen(JourneyScreen(key))
 
     def action_search(self, text: str) -> None:

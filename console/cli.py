@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -28,6 +27,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from importlib.metadata import version  # only here: it costs the other commands ~40 ms
+
         output.emit_line(f"backroom {version('backroom')}")
         raise typer.Exit()
 

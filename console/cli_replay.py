@@ -5,23 +5,30 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from console import output
 from console.options import DbOption, JsonOption, store_for
-from console.replay.plan import DEFAULT_BATCH, DEFAULT_MAX_REPLAYS, DEFAULT_RATE, Request, Summary
+from console.replay.plan import (
+    DEFAULT_BATCH,
+    DEFAULT_CONFIRM_TIMEOUT,
+    DEFAULT_MAX_REPLAYS,
+    DEFAULT_RATE,
+    Request,
+    Summary,
+)
 from console.replay.runtime import UsageError, kind_of, parse_destination, redact_url
 from queries import Store, audit, policy, replays
 
 DEFAULT_SOURCE = "amqp://guest:guest@127.0.0.1:5672/"
 
-Ids = Annotated[Optional[list[str]], typer.Argument(help="Dead-letter ids or message ids.", show_default=False)]
-Group = Annotated[Optional[str], typer.Option("--group", help="Every dead message of this failure group.")]
-Runtime = Annotated[Optional[str], typer.Option(
+Ids = Annotated[list[str] | None, typer.Argument(help="Dead-letter ids or message ids.", show_default=False)]
+Group = Annotated[str | None, typer.Option("--group", help="Every dead message of this failure group.")]
+Runtime = Annotated[str | None, typer.Option(
     "--runtime", help="amqp://…, http(s)://… or sandbox: (default: the source broker).")]
-Source = Annotated[Optional[str], typer.Option(
+Source = Annotated[str | None, typer.Option(
     "--source", help="The broker holding the DLQ (default $BACKROOM_RABBITMQ_URL or local guest).")]
 FromStore = Annotated[bool, typer.Option("--from-store", help="Send the stored bytes (drained messages).")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Verdicts only: nothing sent, nothing acked.")]
@@ -31,6 +38,9 @@ Canary = Annotated[int, typer.Option("--canary", min=0, help="Send N, wait for a
 CanaryWait = Annotated[float, typer.Option("--canary-wait", min=0, help="Seconds the canary waits.")]
 MaxReplays = Annotated[int, typer.Option("--max-replays", min=0, help="Refuse messages replayed this often.")]
 Force = Annotated[bool, typer.Option("--force", help="Send even if already applied, replayed or poison.")]
+ConfirmTimeout = Annotated[float, typer.Option(
+    "--confirm-timeout", min=0.1, help="Seconds to wait for a confirm (or any broker answer) before the "
+    "outcome is unknown and the run stops.")]
 
 
 def register(dlq_app: typer.Typer) -> None:
@@ -61,6 +71,8 @@ def _run(store: Store, request: Request, as_json: bool) -> None:
 def _emit(summary: Summary, as_json: bool) -> None:
     if as_json:
         output.emit_json(summary.to_json())
+        if summary.stopped:
+            output.note(summary.stopped)  # stdout stays JSON; why it stopped is one line on stderr
         return
     if summary.dry_run:
         output.emit_table(["id", "order", "verdict", "state", "target", "reason"], [
@@ -84,11 +96,12 @@ def replay(ids: Ids = None, group: Group = None, runtime: Runtime = None, source
            from_store: FromStore = False, dry_run: DryRun = False, rate: Rate = DEFAULT_RATE,
            batch: Batch = DEFAULT_BATCH, canary: Canary = 0, canary_wait: CanaryWait = 30.0,
            max_replays: MaxReplays = DEFAULT_MAX_REPLAYS, force: Force = False,
+           confirm_timeout: ConfirmTimeout = DEFAULT_CONFIRM_TIMEOUT,
            db: DbOption = None, as_json: JsonOption = False) -> None:
     """Send dead letters again to where they were going, confirmed and journalled."""
     request = _request("replay", ids, group, runtime, source, from_store=from_store, dry_run=dry_run,
                        rate=rate, batch=batch, canary=canary, canary_wait=canary_wait,
-                       max_replays=max_replays, force=force)
+                       max_replays=max_replays, force=force, confirm_timeout=confirm_timeout)
     _run(store_for(db), request, as_json)
 
 
@@ -97,13 +110,14 @@ def reroute(ids: Ids = None, to: Annotated[str, typer.Option(
             group: Group = None, runtime: Runtime = None, source: Source = None,
             from_store: FromStore = False, dry_run: DryRun = False, rate: Rate = DEFAULT_RATE,
             batch: Batch = DEFAULT_BATCH, max_replays: MaxReplays = DEFAULT_MAX_REPLAYS,
-            force: Force = False, db: DbOption = None, as_json: JsonOption = False) -> None:
+            force: Force = False, confirm_timeout: ConfirmTimeout = DEFAULT_CONFIRM_TIMEOUT,
+            db: DbOption = None, as_json: JsonOption = False) -> None:
     """Send dead letters somewhere else (another exchange, queue or URL)."""
     if not to:
         raise UsageError("reroute needs --to EXCHANGE/KEY, queue:NAME or a URL")
     request = _request("reroute", ids, group, runtime, source, to=parse_destination(to),
                        from_store=from_store, dry_run=dry_run, rate=rate, batch=batch,
-                       max_replays=max_replays, force=force)
+                       max_replays=max_replays, force=force, confirm_timeout=confirm_timeout)
     _run(store_for(db), request, as_json)
 
 
@@ -156,4 +170,4 @@ def _discard_in_store(store: Store, ids: list[str], reason: str, as_json: bool) 
     raise typer.Exit(summary.exit_code)
 
 
-__all__ = ["register", "redact_url"]
+__all__ = ["redact_url", "register"]

@@ -31,6 +31,12 @@ def run_safely(command: typer.core.TyperGroup, args: list[str] | None = None) ->
     except KeyboardInterrupt:
         _say("interrupted")
         return 130
+    except RuntimeError as error:
+        if "interrupted" not in str(error).lower():
+            return _unexpected(error)
+        # Ctrl-C while DuckDB runs a statement: DuckDB stops it and raises this instead
+        _say("interrupted (what was committed before is kept; run the command again to go on)")
+        return 130
     except BackroomError as error:
         _say(str(error))
         return error.exit_code
@@ -43,11 +49,15 @@ def run_safely(command: typer.core.TyperGroup, args: list[str] | None = None) ->
     except Exception as error:  # noqa: BLE001 (click's usage errors, then the last line of defence)
         if hasattr(error, "format_message") and hasattr(error, "exit_code"):
             return _usage(error)
-        # the last line of defence: still one line, with the cause
-        if os.environ.get("BACKROOM_DEBUG"):
-            traceback.print_exc()
-        _say(f"internal error: {type(error).__name__}: {error} (set BACKROOM_DEBUG=1 for details)")
-        return 2
+        return _unexpected(error)
+
+
+def _unexpected(error: Exception) -> int:
+    """The last line of defence: still one line, with the cause."""
+    if os.environ.get("BACKROOM_DEBUG"):
+        traceback.print_exc()
+    _say(f"internal error: {type(error).__name__}: {error} (set BACKROOM_DEBUG=1 for details)")
+    return 2
 
 
 def _usage(error: Exception) -> int:

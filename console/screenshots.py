@@ -88,6 +88,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("dlq_messages", {"screen": "dlq"}, ["enter"]),
     Scenario("dlq_message", {"screen": "dlq"}, ["enter", "enter"]),
     Scenario("dlq_replay", {"screen": "dlq"}, ["enter", "R"]),
+    Scenario("dlq_reroute", {"screen": "dlq"}, ["enter", "M", lambda app: setattr(
+        app.screen.query_one("#reroute-to"), "value", "queue:erp.orders.parked")]),
     Scenario("audit", {"screen": "audit"}),
     Scenario("help", {"screen": "sla"}, ["question_mark"]),
 )

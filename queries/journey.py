@@ -72,6 +72,7 @@ class JourneyDeadLetter(BaseModel):
     message_id: str | None
     first_death_at: datetime | None
     last_death_at: datetime | None
+    trace_id: str | None = None
 
 
 class Journey(BaseModel):
@@ -127,7 +128,12 @@ def load(
     order = header[0]
     states = _rows(cursor, "order_states",
                    {"order_id": order_id, "ranked_states": list(CANONICAL_STATES)})
-    trace_ids = [row["trace_id"] for row in _rows(cursor, "order_trace_ids", {"order_id": order_id})]
+    events = _rows(cursor, "order_events", {"order_id": order_id})
+    dlq = _rows(cursor, "order_dlq", {"order_id": order_id})
+    # every trace the order touched, as its events, its dead letters and its spans name them
+    named = {row["trace_id"] for row in events + dlq}
+    named.update(row["trace_id"] for row in _rows(cursor, "order_span_trace_ids", {"order_id": order_id}))
+    trace_ids = sorted(trace_id for trace_id in named if trace_id)
     spans = _rows(cursor, "order_spans",
                   {"order_id": order_id, "trace_ids": trace_ids, "limit": SPAN_LIMIT + 1})
     state_at = order["state_at"]
@@ -137,11 +143,11 @@ def load(
         age_seconds=(at - state_at).total_seconds() if state_at else None,
         at=at,
         states=[StateReached(**row) for row in states],
-        events=[JourneyEvent(**row) for row in _rows(cursor, "order_events", {"order_id": order_id})],
+        events=[JourneyEvent(**row) for row in events],
         trace_ids=trace_ids,
         spans=[JourneySpan(**row) for row in spans[:SPAN_LIMIT]],
         spans_truncated=len(spans) > SPAN_LIMIT,
-        dlq=[JourneyDeadLetter(**row) for row in _rows(cursor, "order_dlq", {"order_id": order_id})],
+        dlq=[JourneyDeadLetter(**row) for row in dlq],
         sla=sla.evaluate(cursor, policy, at, order_id=order_id),
         other_orders=[other for other in (other_orders or []) if other != order_id],
     )

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 from pydantic import BaseModel
 
 from queries.sqlfiles import sql
 
-_TS = pa.timestamp("us", tz="UTC")
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class ReplayRow(BaseModel):
@@ -106,9 +106,11 @@ def record(cursor: duckdb.DuckDBPyConnection, records: list[ReplayRecord]) -> No
     """Store how each attempt ended (a resumed attempt replaces its earlier row)."""
     if not records:
         return
+    import pyarrow as pa  # here, not at the top: the read-only CLI commands never need it
+
     columns = {name: [getattr(r, name) for r in records] for name in ReplayRecord.model_fields}
     columns["replay_count"] = pa.array(columns["replay_count"], pa.int32())
-    columns["at"] = pa.array([datetime.now(UTC)] * len(records), _TS)
+    columns["at"] = pa.array([datetime.now(UTC)] * len(records), pa.timestamp("us", tz="UTC"))
     _insert(cursor, "replays", pa.table(columns))
 
 
@@ -116,10 +118,12 @@ def mark(cursor: duckdb.DuckDBPyConnection, ids: list[str], status: str, reason:
     """Move dead letters to `status` (replayed, rerouted, discarded), noting why."""
     if not ids:
         return
+    import pyarrow as pa
+
     cursor.execute(sql("replay_mark"), {"ids": ids, "status": status})
     notes = pa.table({"dlq_id": ids, "status": [status] * len(ids),
                       "reason": pa.array([reason] * len(ids), pa.string()),
-                      "at": pa.array([datetime.now(UTC)] * len(ids), _TS)})
+                      "at": pa.array([datetime.now(UTC)] * len(ids), pa.timestamp("us", tz="UTC"))})
     _insert(cursor, "dlq_status_notes", notes)
 
 

@@ -72,12 +72,22 @@ def _params(policy: Policy, at: datetime, **filters: Any) -> dict[str, Any]:
 
 def evaluate(
     cursor: duckdb.DuckDBPyConnection, policy: Policy, at: datetime, *,
-    statuses: tuple[str, ...] | None = None, **filters: Any,
+    statuses: tuple[str, ...] | None = None, rule: str | None = None, by_age: bool = False,
+    limit: int | None = None, offset: int = 0, **filters: Any,
 ) -> list[SlaEvaluation]:
-    """Evaluations in scope as of `at` (filters: channel, store_id, from_ts, to_ts, order_id)."""
+    """Evaluations in scope as of `at` (filters: channel, store_id, from_ts, to_ts, order_id).
+
+    In report order (rule, status, longest first), or longest first across rules with `by_age`;
+    `limit`/`offset` take one page of them (the console's), paged in SQL.
+    """
     params = _params(policy, at, **filters)
-    params["statuses"] = list(statuses) if statuses else None
-    cursor.execute(sql("sla_evaluate"), params)
+    params |= {"statuses": list(statuses) if statuses else None, "rule": rule, "by_age": by_age,
+               "limit": limit, "offset": offset}
+    return _evaluations(cursor, sql("sla_evaluate"), params)
+
+
+def _evaluations(cursor: duckdb.DuckDBPyConnection, text: str, params: dict[str, Any]) -> list[SlaEvaluation]:
+    cursor.execute(text, params)
     names = [column[0] for column in cursor.description]
     return [SlaEvaluation(**dict(zip(names, row))) for row in cursor.fetchall()]
 
@@ -91,9 +101,18 @@ def report(
     if since is not None and from_ts is None:
         from_ts = at - since
     filters = {"channel": channel, "from_ts": from_ts, "to_ts": to_ts}
-    rules = summary(cursor, policy, at, **filters)
-    breaches = evaluate(cursor, policy, at, statuses=BREACH_STATUSES, **filters)
-    return SlaReport(at=at, from_ts=from_ts, to_ts=to_ts, channel=channel, rules=rules,
+    # judged once into a temporary table, then read twice: the counts and the breach list
+    cursor.execute(sql("sla_judge_once"), _params(policy, at, **filters))
+    try:
+        kept = {"rules": rule_params(policy), "at": at}
+        counts = {row[0]: row for row in cursor.execute(
+            sql("sla_summary", sla_judged="sla_judged_once"), kept).fetchall()}
+        breaches = _evaluations(cursor, sql("sla_evaluate", sla_judged="sla_judged_once"), kept | {
+            "statuses": list(BREACH_STATUSES), "rule": None, "by_age": False, "limit": None, "offset": 0})
+    finally:
+        cursor.execute("DROP TABLE IF EXISTS sla_judged_once")
+    return SlaReport(at=at, from_ts=from_ts, to_ts=to_ts, channel=channel,
+                     rules=[_summary(rule, counts.get(rule.name)) for rule in policy.sla],
                      breaches=breaches)
 
 

@@ -15,7 +15,17 @@ from console.replay.plan import Request
 from console.replay.runtime import parse_destination
 from queries import Store, audit
 from queries.policy import load
-from tests.test_replay_kit import API, AUTH, URL, Estate, census, depth, ingest_dlq, peek, stored_ids
+from tests.test_replay_kit import (
+    API,
+    AUTH,
+    URL,
+    Estate,
+    census,
+    depth,
+    ingest_dlq,
+    peek,
+    stored_ids,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -51,6 +61,9 @@ async def test_r1_happy_path(store: Store, tmp_path: Path, dlq_type: str, batch:
             assert hashlib.sha256(message["payload"].encode()).hexdigest() == hashlib.sha256(
                 old["payload"].encode()).hexdigest()
             assert props["content_type"] == "application/json"
+            # the same set of properties, with the same values: none dropped, none added (G9)
+            assert {k: v for k, v in props.items() if k != "headers"} == {
+                k: v for k, v in old["properties"].items() if k != "headers"}
             assert props["correlation_id"] == old["properties"]["correlation_id"]
             headers = props["headers"]
             old_tp = old["properties"]["headers"]["traceparent"]
@@ -187,9 +200,10 @@ async def test_r12_no_message_id_gets_a_derived_stable_id(store: Store, tmp_path
 
 async def test_r13_access_refused_is_clear_and_nothing_acked(store: Store, tmp_path: Path) -> None:
     user = f"t-{tmp_path.name[-8:]}"
-    httpx.put(f"{API}/users/{user}", auth=AUTH, json={"password": "pw-secret-1", "tags": ""}).raise_for_status()
-    httpx.put(f"{API}/permissions/%2F/{user}", auth=AUTH,
-              json={"configure": "", "write": "^$", "read": ".*"}).raise_for_status()
+    api = httpx.AsyncClient(auth=AUTH)
+    (await api.put(f"{API}/users/{user}", json={"password": "pw-secret-1", "tags": ""})).raise_for_status()
+    (await api.put(f"{API}/permissions/%2F/{user}",
+                   json={"configure": "", "write": "^$", "read": ".*"})).raise_for_status()
     try:
         async with Estate() as estate:
             ids = await estate.dead_letters(4)
@@ -201,14 +215,15 @@ async def test_r13_access_refused_is_clear_and_nothing_acked(store: Store, tmp_p
             assert "pw-secret-1" not in str(summary.to_json())
             assert sorted(census(estate.dlq)) == sorted(ids)
     finally:
-        httpx.delete(f"{API}/users/{user}", auth=AUTH)
+        await api.delete(f"{API}/users/{user}")
+        await api.aclose()
 
 
 async def test_r16_header_type_zoo_is_republished_equal(store: Store, tmp_path: Path) -> None:
     import datetime
     import decimal
 
-    zoo = {"long": 2**40, "when": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
+    zoo = {"long": 2**40, "when": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
            "price": decimal.Decimal("12.50"), "nested": {"a": [1, "two", 3.5, True]},
            "raw": bytearray(b"\x00\xff"), "flag": False, "none": None}
     async with Estate() as estate:

@@ -18,7 +18,7 @@ BIN = [sys.executable, "-c", "from console.cli import main; main()"]
 
 
 def backroom(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*BIN, *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([*BIN, *args], check=False, capture_output=True, text=True, timeout=120,
                           env={**os.environ, **(env or {})})
 
 

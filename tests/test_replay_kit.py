@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 import aio_pika
@@ -31,7 +31,7 @@ class Estate:
         self.dlq_type = dlq_type
         self.connection: aio_pika.abc.AbstractConnection | None = None
 
-    async def __aenter__(self) -> Estate:
+    async def __aenter__(self) -> Self:
         self.connection = await aio_pika.connect(URL)
         ch = await self.connection.channel()
         ex = await ch.declare_exchange(self.ex, "direct", durable=True)
@@ -43,7 +43,7 @@ class Estate:
         await work.bind(ex, "work")
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         assert self.connection is not None
         ch = await self.connection.channel()
         for queue in (self.work, self.dlq):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -75,6 +77,21 @@ def test_the_poison_needs_force_and_dies_again(demo_db: Path) -> None:
 
 
 def _run(store: Store, request: Request):  # type: ignore[no-untyped-def]
-    import asyncio
-
     return asyncio.run(execute(store, request, load()))
+
+
+def test_progress_counts_batch_by_batch_up_to_the_total(demo_db: Path, tmp_path: Path) -> None:
+    """The callback a face's progress bar follows: from 0, once per batch, ending at the total."""
+    copy = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, copy)
+    store = Store.at(copy)
+    with store.reading() as cursor:
+        ids = [row[0] for row in cursor.execute(
+            "SELECT id FROM dlq_messages WHERE status = 'dead' ORDER BY id LIMIT 10").fetchall()]
+    steps: list[tuple[int, int]] = []
+    summary = asyncio.run(execute(store, Request(keys=ids, runtime_url="sandbox:", rate=0, batch=3, force=True),
+                                  load(), lambda settled, total: steps.append((settled, total))))
+    assert len(summary.moved) + len(summary.failed) + len(summary.skipped) == 10
+    assert steps[0] == (0, 10) and steps[-1] == (10, 10)
+    assert [settled for settled, _ in steps] == sorted(settled for settled, _ in steps)
+    assert len({settled for settled, _ in steps}) >= 4  # 3 + 3 + 3 + 1: one step per batch

@@ -9,6 +9,7 @@ import pytest
 from console.app import create_app
 from console.messages import DeadLetterLoaded, JourneyLoaded
 from console.screens.dlq_message import DeadLetterScreen
+from console.screens.reroute_modal import RerouteTarget
 from console.screenshots import NOW, settle
 from queries import Store, audit
 from tests.test_tui_helpers import (
@@ -94,20 +95,20 @@ async def test_support_sees_no_actions_and_masked_payloads(hostile: Path) -> Non
         assert CARD not in text and "**** **** **** 1111" in text
 
 
-async def test_oncall_sees_replay_and_reroute_marked_not_built_and_cards_masked(hostile: Path) -> None:
+async def test_oncall_sees_replay_and_reroute_and_cards_masked(hostile: Path) -> None:
     log = MessageLog()
     app = create_app(hostile, message="hostile-1", role="oncall", now=NOW, live=None)
     async with app.run_test(size=(160, 48), message_hook=log) as pilot:
         await log.wait_for(DeadLetterLoaded)
         await settle(pilot)
         keys = _footer_keys(app)
-        assert keys.get("replay") is True and keys.get("reroute") is False  # reroute: shown, disabled
+        assert keys.get("replay") is True and keys.get("reroute") is True
         text = _screen_text(app)
-        assert "reroute (M) is not in this build yet (issue #6)" in text
+        assert "R replays this message, M reroutes it elsewhere" in text
         assert CARD not in text and "**** **** **** 1111" in text
-        await pilot.press("M")  # a disabled action does nothing, and says nothing false
+        await pilot.press("M")  # asks where to first; nothing is sent from here
         await settle(pilot)
-        assert isinstance(app.screen, DeadLetterScreen)
+        assert isinstance(app.screen, RerouteTarget)
 
 
 async def test_the_policy_role_applies_when_no_role_is_given(

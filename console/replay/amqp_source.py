@@ -9,26 +9,46 @@ until empty). The broker-side lease is an exclusive queue owned by this connecti
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Coroutine
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import aio_pika
 import aiormq.exceptions as amqp_errors
 
-from console.replay.amqp import SourceUnavailable, _quietly, connect
+from console.replay.amqp import (
+    CLOSE_TIMEOUT,
+    CONFIRM_TIMEOUT,
+    LinkLost,
+    SourceUnavailable,
+    _quietly,
+    bounded,
+    connect,
+)
 from console.replay.lease import LeaseHeld, lease_queue_name
 from console.replay.message import Identity, Taken
 from console.replay.runtime import redact_text
 
 IDLE_TIMEOUT = 5.0
+AHEAD = 2  # batches of deliveries the prefetch lets in: the one being sent and the next
+T = TypeVar("T")
+
+
+def _close_unawaited(awaitable: Awaitable[Any]) -> None:
+    if isinstance(awaitable, Coroutine):
+        awaitable.close()
+
+
+_PROPERTY_NAMES = ("content_type", "content_encoding", "delivery_mode", "priority", "correlation_id",
+                   "reply_to", "message_id", "timestamp", "type", "app_id", "user_id", "expiration")
 
 
 def _properties(message: aio_pika.abc.AbstractIncomingMessage) -> dict[str, Any]:
-    props = message.properties
-    names = ("content_type", "content_encoding", "delivery_mode", "priority", "correlation_id",
-             "reply_to", "message_id", "timestamp", "type", "app_id", "user_id", "expiration")
-    found = {name: getattr(props, name, None) for name in names}
+    """The delivery's AMQP properties by their AMQP names (`type`, which pamqp calls `message_type`)."""
+    found = {name: getattr(message, name, None) for name in _PROPERTY_NAMES}
+    if found["delivery_mode"] is not None:
+        found["delivery_mode"] = int(found["delivery_mode"])
     return {k: v for k, v in found.items() if v is not None}
 
 
@@ -36,14 +56,17 @@ class AmqpSource:
     """Takes dead letters live from one queue; acks only what the caller says was confirmed."""
 
     def __init__(self, url: str, vhost: str | None, queue: str, identity: Identity, who: str,
-                 idle_timeout: float = IDLE_TIMEOUT) -> None:
+                 idle_timeout: float = IDLE_TIMEOUT, op_timeout: float = CONFIRM_TIMEOUT) -> None:
         self.url, self.vhost, self.queue = url, vhost, queue
         self.identity = identity
         self.who = who
         self.idle_timeout = idle_timeout
+        self.op_timeout = op_timeout  # any round trip to the broker: past it, the link is lost
         self.depth = 0
         self.received = 0
-        self._inbox: asyncio.Queue[aio_pika.abc.AbstractIncomingMessage] = asyncio.Queue()
+        # deliveries, and None once the channel closed under us (the link broke)
+        self._inbox: asyncio.Queue[aio_pika.abc.AbstractIncomingMessage | None] = asyncio.Queue()
+        self._lost: str | None = None
         self._held: list[aio_pika.abc.AbstractIncomingMessage] = []
         self._connection: aio_pika.abc.AbstractConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
@@ -62,7 +85,13 @@ class AmqpSource:
             raise SourceUnavailable(f"dead-letter queue {self.queue}: {redact_text(str(exc))}") from None
         result = self._queue.declaration_result
         self.depth = int(result.message_count or 0)
+        self._channel.close_callbacks.add(self._closed)
         await self._subscribe(window)
+
+    def _closed(self, _channel: object, exc: BaseException | None) -> None:
+        """The channel closed (a reset link closes it too): wake a waiting `batch`."""
+        self._lost = self._lost or redact_text(str(exc or "")) or "the channel closed"
+        self._inbox.put_nowait(None)
 
     async def _take_lease(self) -> None:
         assert self._connection is not None
@@ -93,13 +122,31 @@ class AmqpSource:
             return "another backroom session (its details are not readable here)"
 
     async def _subscribe(self, window: int) -> None:
-        """(Re)consume with a prefetch that fits the held messages plus one batch."""
+        """(Re)consume with a prefetch that fits the held messages plus two batches.
+
+        The second batch's deliveries arrive while the first one is being sent, so the next
+        batch is in hand when its turn comes (the bare loop waits a round trip for it).
+        """
         assert self._queue is not None and self._channel is not None
         if self._tag is not None:
-            await self._queue.cancel(self._tag)
-        self._prefetch = window + len(self._held)
-        await self._channel.set_qos(prefetch_count=self._prefetch)
-        self._tag = await self._queue.consume(self._deliver, no_ack=False)
+            await self._round_trip(self._queue.cancel(self._tag), "re-subscribing")
+        self._prefetch = AHEAD * window + len(self._held)
+        await self._round_trip(self._channel.set_qos(prefetch_count=self._prefetch), "setting the prefetch")
+        self._tag = await self._round_trip(self._queue.consume(self._deliver, no_ack=False), "subscribing")
+
+    async def _round_trip(self, awaitable: Awaitable[T], doing: str) -> T:
+        """A bounded call on the consuming channel; once one fails, every later one fails at once."""
+        if self._lost:
+            _close_unawaited(awaitable)
+            raise LinkLost(self._what(f"{doing} ({self._lost})"))
+        try:
+            return await bounded(awaitable, self.op_timeout, self._what(doing))
+        except LinkLost as exc:
+            self._lost = str(exc)
+            raise
+
+    def _what(self, doing: str) -> str:
+        return f"link to the dead-letter queue {self.queue} lost while {doing}"
 
     async def _deliver(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         self._inbox.put_nowait(message)
@@ -108,35 +155,57 @@ class AmqpSource:
         """Up to `size` taken messages (each counted against the depth); empty when the scan is over."""
         if self.received >= self.depth or not wanted:
             return []
-        if len(self._held) + size > self._prefetch:
+        if len(self._held) + AHEAD * size > self._prefetch:
             await self._subscribe(size)
         taken: list[Taken] = []
+        inbox = self._inbox
         while len(taken) < size and self.received < self.depth:
             try:
                 # a short wait once the batch has begun: the rest of a prefetch window is in transit
                 timeout = 0.02 if taken else self.idle_timeout
-                message = await asyncio.wait_for(self._inbox.get(), timeout)
-            except asyncio.TimeoutError:
+                message = inbox.get_nowait() if not inbox.empty() else await asyncio.wait_for(inbox.get(), timeout)
+            except TimeoutError:
                 if taken:
                     break
+                await self._alive("waiting for deliveries")  # a stalled link is not an empty queue
                 self.depth = self.received  # the rest was taken by someone else
                 break
+            if message is None:
+                self._inbox.put_nowait(None)  # stays lost for every later call
+                raise LinkLost(self._what(f"receiving ({self._lost})"))
             self.received += 1
             taken.append(self.identity.take(message.body, _properties(message),
                                             dict(message.headers or {}), handle=message))
         return taken
 
-    async def ack(self, items: list[Taken]) -> None:
+    async def ack(self, items: list[Taken], verify: bool = True) -> None:
+        """Acknowledge, then (unless the caller does it later with `acked`) prove the broker got it."""
         if not items:
             return
         tags = sorted(item.handle.delivery_tag for item in items)
-        if not self._held and self._inbox.empty() and tags == list(range(self._acked_to + 1, tags[-1] + 1)):
-            # nothing held and no gap: one ack(multiple) covers the batch (tags are per channel)
-            await max(items, key=lambda item: item.handle.delivery_tag).handle.ack(multiple=True)
-        else:
-            for item in items:
-                await item.handle.ack()
+        try:
+            if not self._held and tags == list(range(self._acked_to + 1, tags[-1] + 1)):
+                # nothing held and no gap: one ack(multiple) covers exactly the batch (tags are per
+                # channel and rise in delivery order, so what waits in the inbox is above them)
+                await max(items, key=lambda item: item.handle.delivery_tag).handle.ack(multiple=True)
+            else:
+                for item in items:
+                    await item.handle.ack()
+        except (amqp_errors.AMQPError, ConnectionError, OSError, RuntimeError) as exc:
+            self._lost = self._lost or type(exc).__name__
+            raise LinkLost(self._what(f"acknowledging ({type(exc).__name__})")) from None
         self._acked_to = max(self._acked_to, tags[-1]) if not self._held else self._acked_to
+        if verify:
+            await self.acked()
+
+    async def acked(self) -> None:
+        """Every ack written so far reached the broker (an ack written into a dead link is no ack)."""
+        await self._alive("acknowledging")
+
+    async def _alive(self, doing: str) -> None:
+        """One synchronous round trip on the consuming channel; the broker answers after the frames before it."""
+        assert self._channel is not None
+        await self._round_trip(self._channel.set_qos(prefetch_count=self._prefetch), doing)
 
     def hold(self, items: list[Taken]) -> None:
         """Keep these unacknowledged until the scan ends (then they are requeued in one go)."""
@@ -146,21 +215,33 @@ class AmqpSource:
         """The queue's depth now (ready messages), for the canary's "did it die again" check."""
         if self._connection is None:
             return None
-        channel = await self._connection.channel()
+        channel = await bounded(self._connection.channel(), self.op_timeout, self._what("opening a channel"))
         try:
-            queue = await channel.declare_queue(self.queue, passive=True)
+            queue = await bounded(channel.declare_queue(self.queue, passive=True), self.op_timeout,
+                                  self._what("reading the depth"))
             return int(queue.declaration_result.message_count or 0)
         finally:
-            await _quietly(channel.close())
+            await _quietly(channel.close(), CLOSE_TIMEOUT)
 
     async def close(self) -> None:
-        """Requeue everything held or delivered past the bound, then close (which also requeues)."""
-        if self._queue is not None and self._tag is not None:
-            await _quietly(self._queue.cancel(self._tag))
-        while not self._inbox.empty():
-            self._held.append(self._inbox.get_nowait())
-        for message in self._held:
-            await _quietly(message.nack(requeue=True))
+        """Requeue everything held or delivered past the bound, then close (which also requeues).
+
+        Each step has one bounded budget: over a stalled link the broker requeues what the dead
+        connection held once it notices, and waiting on it here would never end.
+        """
+        budget = min(CLOSE_TIMEOUT, self.op_timeout)
+        if not self._lost:
+            await _quietly(self._release(), budget)
         self._held.clear()
         if self._connection is not None:
-            await _quietly(self._connection.close())
+            await _quietly(self._connection.close(), budget)
+
+    async def _release(self) -> None:
+        if self._queue is not None and self._tag is not None:
+            await self._queue.cancel(self._tag)
+        while not self._inbox.empty():
+            message = self._inbox.get_nowait()
+            if message is not None:
+                self._held.append(message)
+        for message in self._held:
+            await message.nack(requeue=True)

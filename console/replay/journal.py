@@ -10,6 +10,7 @@ have it, so a resend reuses the same replay id and is reported as possibly dupli
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
@@ -48,7 +49,7 @@ def journal_name(broker: str, vhost: str | None, queue: str) -> str:
 
 
 class Journal:
-    """Append-only and fsync'd per write, so a killed replay can resume from it."""
+    """Append-only; `intent` and `confirmed` are fsync'd before the send or ack they guard, so a killed replay resumes."""
 
     def __init__(self, path: Path, run_id: str) -> None:
         self.path = path
@@ -93,6 +94,16 @@ class Journal:
         self._handle.flush()
         if sync:
             os.fsync(self._handle.fileno())
+
+    async def write_durably(self, state: str, items: list[tuple[str, str]]) -> None:
+        """`write`, with the fsync on a worker thread: the event loop goes on (acks, deliveries) meanwhile."""
+        if items:
+            self.write(state, items, sync=False)
+            await self.syncing()
+
+    def syncing(self) -> asyncio.Future[None]:
+        """An fsync of everything written so far, already started on a worker thread."""
+        return asyncio.get_running_loop().run_in_executor(None, os.fsync, self._handle.fileno())
 
     def close(self) -> None:
         self._handle.flush()

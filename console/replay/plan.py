@@ -15,6 +15,7 @@ from queries.replays import ReplayRow
 DEFAULT_RATE = 100.0
 DEFAULT_BATCH = 50
 DEFAULT_MAX_REPLAYS = 5
+DEFAULT_CONFIRM_TIMEOUT = 30.0
 PAST = {"replay": "replayed", "reroute": "rerouted", "edit": "edited", "discard": "discarded"}
 
 
@@ -41,7 +42,7 @@ class Request:
     reason: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     idle_timeout: float = 5.0
-    confirm_timeout: float = 30.0
+    confirm_timeout: float = DEFAULT_CONFIRM_TIMEOUT
     http_backoff: float = 0.5
 
     @property
@@ -140,7 +141,9 @@ def _refusal(row: ReplayRow, verdict: verdicts.Verdict, earlier: Any, request: R
     """Why this row is not sent without --force (None: it is sent)."""
     if request.force or request.action == "discard":
         return None
-    if earlier is not None:
+    if earlier is not None and earlier.outcome != "confirmed":
+        # ("confirmed" alone: the target took it but the source never surely let go of it; the
+        # journal makes a re-run acknowledge it without sending it again)
         return (f"already {PAST.get(earlier.action, earlier.action)} and confirmed ({earlier.outcome}, run {earlier.run_id[:8]}); "
                 "use --force to send it again")
     if row.status != "dead":

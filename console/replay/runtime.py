@@ -61,6 +61,7 @@ class Sent:
     outcome: Outcome
     cause: str | None = None
     after_unknown: bool = False  # confirmed by a resend after an unknown outcome: maybe twice
+    link_lost: bool = False  # the link broke or stalled: the run stops, the rest is not sent
 
 
 class Runtime(Protocol):
@@ -110,14 +111,26 @@ def kind_of(url: str) -> str:
     raise UsageError(f"unknown runtime {redact_url(url)!r}: use amqp://, http(s):// or sandbox:")
 
 
+_NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_FORMS = "expected EXCHANGE/KEY, queue:NAME or an http(s) URL"
+
+
 def parse_destination(text: str) -> Destination:
     """`--to`: `EXCHANGE/KEY`, `exchange:EXCHANGE/KEY`, `queue:NAME` or an http(s) URL."""
+    if _NAME_CONTROL.search(text) or text != text.strip():
+        raise UsageError(f"--to {text!r}: control characters or surrounding spaces; {_FORMS}")
     if text.startswith(("http://", "https://")):
+        try:
+            host = urlsplit(text).hostname
+        except ValueError:
+            host = None
+        if not host:
+            raise UsageError(f"--to {redact_url(text)!r}: the URL names no host; {_FORMS}")
         return Destination(url=text)
     if text.startswith("queue:") and len(text) > 6:
         return Destination(exchange="", routing_key=text[6:])
-    body = text[9:] if text.startswith("exchange:") else text
+    body = text.removeprefix("exchange:")
     exchange, slash, key = body.partition("/")
     if not slash or not exchange:
-        raise UsageError(f"--to {text!r}: expected EXCHANGE/KEY, queue:NAME or an http(s) URL")
+        raise UsageError(f"--to {text!r}: {_FORMS}")
     return Destination(exchange="" if exchange == "amq.default" else exchange, routing_key=key)

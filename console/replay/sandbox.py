@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from collectors.rabbitmq_dump import BROKER, dead_letter_id
 from collectors.text import fingerprint
-from console.replay.message import REPLAY_COUNT, Taken
+from console.replay.message import Taken
 from console.replay.runtime import Destination, Outbound, Outcome, Sent
 from console.replay.verdicts import event_type_of
 from queries import Store, ingest, rollup
@@ -46,8 +46,11 @@ class StoreSource:
         self._next += len(chunk)
         return [_taken(row) for row in chunk if row.id in wanted]
 
-    async def ack(self, items: list[Taken]) -> None:
+    async def ack(self, items: list[Taken], verify: bool = True) -> None:
         pass  # the engine marks confirmed rows in the store when the run ends
+
+    async def acked(self) -> None:
+        pass
 
     def hold(self, items: list[Taken]) -> None:
         pass

@@ -13,12 +13,13 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from console.messages import Loaded, QueryFailed
 from console.safe_text import inert_line
 from console.screens.commands import COMMANDS
 from console.screens.replay_modal import ReplayModal, ReplaySelection
+from console.widgets.keybar import KeyBar
 from console.widgets.prompt import Prompt
 from console.widgets.safe import Redactor, Tones
 from console.widgets.table import RowsTable
@@ -28,6 +29,7 @@ from queries import Store
 
 if TYPE_CHECKING:
     from console.app import BackroomApp
+    from console.replay.runtime import Destination
 
 LOADING_AFTER = 0.4  # seconds: a query quicker than this shows no spinner (live refreshes stay calm)
 
@@ -66,7 +68,7 @@ class BackroomScreen(Screen[None]):
         yield Static(id="notice")
         yield from self.compose_body()
         yield Prompt([command.words[0] for command in COMMANDS])
-        yield Footer()
+        yield KeyBar()
 
     def compose_body(self) -> Iterable[Widget]:
         return ()
@@ -278,6 +280,9 @@ class DataScreen(BackroomScreen):
             self._stale = True
 
     def on_screen_resume(self) -> None:
+        if not self.is_current:
+            self._stale = True  # covered already (a journey opened on top): ask when it is back
+            return
         if self.last is None or self._stale or self._live is None:
             self._stale = False
             if self._in_flight is None:
@@ -293,7 +298,7 @@ class DataScreen(BackroomScreen):
 
 
 class ChangingActions:
-    """Replay and reroute: hidden from support; on-call replays after a dry run, reroute is not built yet (issue #6)."""
+    """Replay and reroute: hidden from support; on-call replays or reroutes after a dry run it confirms."""
 
     CHANGING = ("replay", "reroute")
     CHANGING_BINDINGS: ClassVar[list[BindingType]] = [
@@ -304,9 +309,7 @@ class ChangingActions:
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.CHANGING:
             context: Context = self.app.context  # type: ignore[attr-defined]
-            if not context.may_change:
-                return False
-            return True if action == "replay" else None  # None: shown, disabled
+            return context.may_change
         return super().check_action(action, parameters)  # type: ignore[misc]
 
     def replay_selection(self) -> ReplaySelection | None:
@@ -329,4 +332,17 @@ class ChangingActions:
             self.reload()  # type: ignore[attr-defined]
 
     def action_reroute(self) -> None:
-        """Not built yet; check_action keeps this from ever running."""
+        """Ask where to (validated), then the same dry run and confirmation as replay; then this screen reloads."""
+        from console.screens.reroute_modal import RerouteTarget
+
+        context: Context = self.app.context  # type: ignore[attr-defined]
+        selection = self.replay_selection()
+        if not context.may_change or selection is None:
+            if selection is None:
+                self.app.notify("nothing to reroute here", markup=False)  # type: ignore[attr-defined]
+            return
+
+        def chosen(to: Destination | None) -> None:
+            if to is not None:
+                self.app.push_screen(ReplayModal(selection, "reroute", to), self._replayed)  # type: ignore[attr-defined]
+        self.app.push_screen(RerouteTarget(selection), chosen)  # type: ignore[attr-defined]

@@ -39,7 +39,7 @@ class FailureGroupsScreen(ChangingActions, DataScreen):
     HELP = ("Dead letters grouped by failure fingerprint (reason, original queue, normalised error). "
             "Enter lists a group's messages; a toggles between messages still dead and all of them. "
             "R (on-call) replays the highlighted group's dead letters after a dry run that you confirm; "
-            "reroute is not in this build yet (issue #6). Support sees neither.")
+            "M reroutes them to another exchange/key, queue or URL the same way. Support sees neither.")
 
     def __init__(self) -> None:
         super().__init__()

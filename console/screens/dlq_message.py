@@ -62,7 +62,7 @@ class DeadLetterScreen(ChangingActions, DataScreen):
     HELP = ("One dead letter: where it died and why, its decoded body (JSON pretty-printed, text as "
             "is, binary as hex), headers, AMQP properties and death history. Control characters in "
             "the data are shown as visible placeholders (␛ for ESC), never sent to the terminal. "
-            "o opens the order it belongs to.")
+            "o opens the order it belongs to. On-call: R replays it, M reroutes it (after a dry run).")
 
     def __init__(self, key: str) -> None:
         super().__init__()
@@ -103,8 +103,8 @@ class DeadLetterScreen(ChangingActions, DataScreen):
             return
         self.query_one("#facts", Static).update(self._facts(found))
         self.query_one("#actions", Static).update(Content.styled(
-            "R replays this message (a dry run first; nothing is sent until you confirm); "
-            "reroute (M) is not in this build yet (issue #6)",
+            "R replays this message, M reroutes it elsewhere (a dry run first; nothing is sent "
+            "until you confirm)",
             "$foreground-muted") if self.context.may_change else "")
         self.query_one("#actions").set_class(not self.context.may_change, "hidden")
         body = found.body

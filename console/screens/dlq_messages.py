@@ -40,7 +40,8 @@ class DeadLettersScreen(ChangingActions, DataScreen):
     LABEL = "Dead letters of one group"
     HELP = ("The dead letters of one failure group, newest first, 200 a page ([ and ] turn pages). "
             "Enter shows the message whole (headers, decoded body, history); o opens its order. "
-            "R (on-call) replays the group's dead letters after a dry run that you confirm.")
+            "R (on-call) replays the group's dead letters after a dry run that you confirm; M reroutes "
+            "them to another exchange/key, queue or URL the same way.")
 
     def __init__(self, group: str, statuses: list[str] | None = None) -> None:
         super().__init__()

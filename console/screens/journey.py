@@ -16,7 +16,8 @@ from textual.widgets._tabbed_content import ContentTabs
 
 from console.messages import JourneyLoaded
 from console.output import seconds
-from console.screens.base import DataScreen
+from console.screens.base import ChangingActions, DataScreen
+from console.screens.replay_modal import ReplaySelection
 from console.widgets.safe import counted, duration, plain, when
 from console.widgets.stepper import StateStepper
 from console.widgets.table import Col, Row, RowsTable
@@ -44,8 +45,8 @@ def _fetch(key: str, rules: Any, at: Any) -> Fetch:
     return fetch
 
 
-class JourneyScreen(DataScreen):
-    """One order, whole; enter on a dead letter opens it."""
+class JourneyScreen(ChangingActions, DataScreen):
+    """One order, whole; enter on a dead letter opens it; on-call replays or reroutes its dead letters."""
 
     AUTO_FOCUS = "#events-table"
     LABEL = "Order journey"
@@ -53,11 +54,13 @@ class JourneyScreen(DataScreen):
         Binding("t", "tab('events')", "timeline", id="journey.events"),
         Binding("w", "tab('spans')", "waterfall", id="journey.spans"),
         Binding("d", "tab('dead')", "dead letters", id="journey.dead"),
+        *ChangingActions.CHANGING_BINDINGS,
     ]
     HELP = ("Where the order is now and for how long: ✓ reached, ● current (with its age), "
             "! skipped (a later state arrived without this one), ○ not yet. Below: SLA per rule, "
             "then the business events, the spans of every trace the order touched (one bar "
-            "scale per trace, failures marked), and its dead letters.")
+            "scale per trace, failures marked), and its dead letters. On-call: R replays the order's "
+            "dead letters that are still dead, M reroutes them, each after a dry run that you confirm.")
 
     def __init__(self, key: str) -> None:
         super().__init__()
@@ -150,6 +153,15 @@ class JourneyScreen(DataScreen):
     def action_tab(self, pane: str) -> None:
         self.query_one(TabbedContent).active = pane
         self.query_one(f"#{pane}-table", RowsTable).focus()
+
+    def replay_selection(self) -> ReplaySelection | None:
+        """The order's dead letters that are still dead (None before it loads, or when there are none)."""
+        detail = self.last.journey if isinstance(self.last, JourneyLoaded) else None
+        dead = [letter.id for letter in detail.dlq if letter.status == "dead"] if detail else []
+        if not dead or detail is None:
+            return None
+        count = f"{len(dead)} dead letter{'' if len(dead) == 1 else 's'}"
+        return ReplaySelection(keys=dead, label=f"the {count} of order {detail.order_id}")
 
     @on(DataTable.RowSelected, "#dead-table")
     def _dead_letter_chosen(self, event: DataTable.RowSelected) -> None:

@@ -64,12 +64,15 @@ class OrdersScreen(DataScreen):
         if not self.text:
             self.query_one("#search", Input).focus()
 
-    def search_for(self, text: str) -> None:
-        """Search now (or as soon as the screen is up) for `text`, from the first page."""
+    def search_for(self, text: str, *, later: bool = False) -> None:
+        """Search for `text` from the first page: now, or (`later`) when this screen is shown again."""
         self.text, self.page_offset = text.strip(), 0
         if self.is_mounted:
             self.query_one("#search", Input).value = inert_line(self.text)
-            self.reload()
+            if later:
+                self._stale = True
+            else:
+                self.reload()
 
     def fetcher(self) -> Fetch | None:
         if not self.text:

@@ -1,4 +1,4 @@
-"""Replay from the console: a dry run in a worker, a modal that says what would happen, then the real run."""
+"""Replay and reroute from the console: a dry run in a worker, a modal that says what would happen, then the run."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, ProgressBar, Static
 
 from console.replay.plan import Request, Summary, build
-from console.replay.runtime import kind_of
+from console.replay.runtime import Destination, kind_of, redact_url
 from console.safe_text import inert_line
 from queries import Store, meta
 from queries.errors import BackroomError
@@ -25,6 +25,7 @@ from queries.policy import Policy
 
 if TYPE_CHECKING:
     from console.app import BackroomApp
+    from console.replay.engine import Progress
 
 DEMO_ORIGIN = "demo"  # `backroom demo` marks its store so; its messages replay into `sandbox:`
 SHOWN_FORCED = 5  # lines naming what needs --force; the rest are counted
@@ -69,13 +70,14 @@ def _source_url(brokers: set[str]) -> str:
     return os.environ.get("BACKROOM_RABBITMQ_URL") or DEFAULT_SOURCE
 
 
-def plan_replay(store: Store, policy: Policy, selection: ReplaySelection) -> ReplayPlanned:
+def plan_replay(store: Store, policy: Policy, selection: ReplaySelection, action: str = "replay",
+                to: Destination | None = None) -> ReplayPlanned:
     """The dry run (worker thread): the engine's plan, nothing sent and nothing written."""
     try:
         with store.reading() as cursor:
             demo = meta.get(cursor, "origin") == DEMO_ORIGIN
-        request = Request(action="replay", keys=list(selection.keys), group=selection.group, dry_run=True,
-                          runtime_url="sandbox:" if demo else None)
+        request = Request(action=action, keys=list(selection.keys), group=selection.group, dry_run=True,
+                          runtime_url="sandbox:" if demo else None, to=to)
         plan = build(store, request, policy)
         if not demo:
             request = replace(request, source_url=_source_url({row.broker for row in plan.rows.values()}))
@@ -90,12 +92,13 @@ def plan_replay(store: Store, policy: Policy, selection: ReplaySelection) -> Rep
                          to_send=sum(len(rows) for rows in plan.to_send.values()))
 
 
-def run_replay(store: Store, policy: Policy, request: Request) -> ReplayFinished:
-    """The real replay (worker thread): the engine sends, journals, marks and writes the audit row."""
+def run_replay(store: Store, policy: Policy, request: Request,
+               progress: Progress | None = None) -> ReplayFinished:
+    """The real run (worker thread): the engine sends, journals, marks and writes the audit row."""
     from console.replay.engine import execute
 
     try:
-        return ReplayFinished(summary=asyncio.run(execute(store, request, policy)))
+        return ReplayFinished(summary=asyncio.run(execute(store, request, policy, progress)))
     except BackroomError as error:
         return ReplayFinished(reason=str(error))
     except Exception as error:  # noqa: BLE001
@@ -103,26 +106,29 @@ def run_replay(store: Store, policy: Policy, request: Request) -> ReplayFinished
 
 
 def outcome_line(summary: Summary) -> str:
-    """The toast: how the run ended, in the CLI's words."""
-    text = (f"replay -> {summary.target}: moved {len(summary.moved)}, skipped {len(summary.skipped)}, "
-            f"failed {len(summary.failed)}")
+    """The toast: how the run ended, in the CLI's words (why it stopped before any single failure)."""
+    text = (f"{summary.action} -> {summary.target}: moved {len(summary.moved)}, "
+            f"skipped {len(summary.skipped)}, failed {len(summary.failed)}")
     if summary.possibly_duplicated:
         text += f", possibly duplicated {len(set(summary.possibly_duplicated))}"
-    if summary.failed:
-        text += f" (first failure: {summary.failed[0]['cause']})"
-    elif summary.stopped:
+    if summary.stopped:
         text += f" ({summary.stopped})"
+    elif summary.failed:
+        text += f" (first failure: {summary.failed[0]['cause']})"
     return inert_line(text)
 
 
 class ReplayModal(ModalScreen[bool]):
-    """Says exactly what a replay would do (the dry run), then runs it on confirmation; True: it ran."""
+    """Says exactly what a replay (or reroute) would do (the dry run), then runs it on confirmation; True: it ran."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel", id="replay.cancel")]
 
-    def __init__(self, selection: ReplaySelection) -> None:
+    def __init__(self, selection: ReplaySelection, action: str = "replay", to: Destination | None = None) -> None:
         super().__init__()
         self.selection = selection
+        self.action = action
+        self.to = to
+        self.verb = action.capitalize()
         self.planned: ReplayPlanned | None = None
         self.running = False
 
@@ -138,23 +144,29 @@ class ReplayModal(ModalScreen[bool]):
             yield Checkbox("force: also send the ones that need --force", id="replay-force", classes="hidden")
             yield ProgressBar(id="replay-progress", show_eta=False, show_percentage=False)
             with Horizontal(id="replay-buttons"):
-                yield Button("Replay", id="replay-go", variant="warning", disabled=True)
+                yield Button(self.verb, id="replay-go", variant="warning", disabled=True)
                 yield Button("Cancel", id="replay-cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#replay").border_title = "Replay"
+        self.query_one("#replay").border_title = self.verb
         self.query_one("#replay-what", Static).update(Content(inert_line(
-            f"Replay {self.selection.label}: dry run in progress, nothing is sent yet…")))
+            f"{self.verb} {self.selection.label}: dry run in progress, nothing is sent yet…")))
         context = self.backroom.context
         self._plan(context.store, context.policy, self.selection)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="replay")
     def _plan(self, store: Store, policy: Policy, selection: ReplaySelection) -> None:
-        self.post_message(plan_replay(store, policy, selection))
+        self.post_message(plan_replay(store, policy, selection, self.action, self.to))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="replay")
     def _run(self, store: Store, policy: Policy, request: Request) -> None:
-        self.post_message(run_replay(store, policy, request))
+        def progress(settled: int, total: int) -> None:
+            self.app.call_from_thread(self._advance, settled, total)
+        self.post_message(run_replay(store, policy, request, progress))
+
+    def _advance(self, settled: int, total: int) -> None:
+        """The engine settled another batch (UI thread)."""
+        self.query_one("#replay-progress", ProgressBar).update(total=total, progress=settled)
 
     @on(ReplayPlanned)
     def _planned(self, message: ReplayPlanned) -> None:
@@ -163,11 +175,11 @@ class ReplayModal(ModalScreen[bool]):
         summary = message.summary
         if summary is None or message.request is None:
             self.query_one("#replay-what", Static).update(Content(inert_line(
-                f"Replay {self.selection.label}: the dry run failed: {message.reason}")))
+                f"{self.verb} {self.selection.label}: the dry run failed: {message.reason}")))
             return
         total = len(summary.verdicts)
         self.query_one("#replay-what", Static).update(Content.assemble(
-            (f"Replay {total} message{'' if total == 1 else 's'}", "bold"),
+            (f"{self.verb} {total} message{'' if total == 1 else 's'}", "bold"),
             Content(inert_line(f" of {self.selection.label}")),
             ("  ·  dry run: nothing has been sent yet", "$foreground-muted")))
         self.query_one("#replay-facts", Static).update(self._facts(message, summary))
@@ -184,7 +196,8 @@ class ReplayModal(ModalScreen[bool]):
         return Content("\n").join([
             fact("from", redactor.ident_content(", ".join(message.queues) or "–")),
             fact("to", redactor.ident_content(", ".join(targets) or "–")),
-            fact("via", redactor.ident_content(summary.target)),
+            fact("via", redactor.ident_content(summary.target if self.to is None or message.request is None
+                                               else redact_url(message.request.runtime))),
             fact("verdicts", Content("  ".join(f"{name} {count}" for name, count in counts.items()))),
             fact("sends", Content(f"{message.to_send} safe now; "
                                   f"{len(summary.verdicts) - message.to_send} need --force")),
@@ -212,7 +225,7 @@ class ReplayModal(ModalScreen[bool]):
         button = self.query_one("#replay-go", Button)
         count = self._sending()
         forced = self.query_one("#replay-force", Checkbox).value
-        button.label = f"Replay {count} (force)" if forced else f"Replay {count} safe"
+        button.label = f"{self.verb} {count} (force)" if forced else f"{self.verb} {count} safe"
         button.disabled = count == 0 or self.running
 
     @on(Checkbox.Changed, "#replay-force")
@@ -242,10 +255,13 @@ class ReplayModal(ModalScreen[bool]):
         request = replace(planned.request, dry_run=False, force=force)
         for widget in self.query("#replay-buttons Button, #replay-force").results():
             widget.disabled = True
+        sending = self._sending()
         self.query_one("#replay-what", Static).update(Content(inert_line(
-            f"Replaying {self._sending()} message{'' if self._sending() == 1 else 's'} "
+            f"{self.verb[:-1]}ing {sending} message{'' if sending == 1 else 's'} "
             f"of {self.selection.label}{' (force)' if force else ''}…")))
-        self.query_one("#replay-progress").remove_class("hidden")
+        bar = self.query_one("#replay-progress", ProgressBar)
+        bar.update(total=sending, progress=0)
+        bar.remove_class("hidden")
         context = self.backroom.context
         self._run(context.store, context.policy, request)
 
@@ -254,7 +270,7 @@ class ReplayModal(ModalScreen[bool]):
         self.running = False
         summary = message.summary
         if summary is None:
-            self.app.notify(inert_line(f"replay failed: {message.reason}"), severity="error", markup=False)
+            self.app.notify(inert_line(f"{self.action} failed: {message.reason}"), severity="error", markup=False)
         else:
             self.app.notify(outcome_line(summary), markup=False,
                             severity="warning" if summary.exit_code else "information")

@@ -83,12 +83,13 @@ class SlaScreen(DataScreen):
         rules, at, since = self.context.policy, self.context.now(), WINDOWS[self.window][1]
         filters = {"channel": self.channel, "store_id": self.store,
                    "from_ts": at - since if since is not None else None}
-        statuses = SHOWS[self.shows]
+        statuses, rule, offset = SHOWS[self.shows], self.rule, self.page_offset
 
         def fetch(cursor: Any) -> SlaReported:
             summary = sla.summary(cursor, rules, at, **filters)
-            breaches = sla.evaluate(cursor, rules, at, statuses=statuses, **filters)
-            return SlaReported(rules=summary, breaches=breaches)
+            page = sla.evaluate(cursor, rules, at, statuses=statuses, rule=rule, by_age=True,
+                                limit=PAGE, offset=offset, **filters)
+            return SlaReported(rules=summary, breaches=page)
         return fetch
 
     def show(self, message: Any) -> None:
@@ -106,19 +107,16 @@ class SlaScreen(DataScreen):
         self._show_breaches()
 
     def _chosen(self) -> list[sla.SlaEvaluation]:
-        if not isinstance(self.last, SlaReported):
-            return []
-        breaches = [b for b in self.last.breaches if self.rule is None or b.rule == self.rule]
-        return sorted(breaches, key=lambda b: (-b.elapsed_seconds, b.order_id, b.rule))
+        """The page of breaches the last answer holds (paged and sorted in SQL, oldest first)."""
+        return self.last.breaches if isinstance(self.last, SlaReported) else []
 
     def _show_breaches(self) -> None:
         tones, redactor = self.tones, self.redactor
-        page = self._chosen()[self.page_offset:self.page_offset + PAGE]
         self.query_one("#breaches", RowsTable).show(BREACH_COLUMNS, [Row(f"{b.order_id}\t{b.rule}", (
             redactor.ident(b.order_id, tones("text-primary")), plain(b.rule), _status(tones, b.status),
             duration(b.elapsed_seconds), duration(b.within_seconds), redactor.line(b.order_name), plain(b.channel),
             redactor.ident(b.store_id), plain(b.slowest_hop), duration(b.slowest_hop_seconds)))
-            for b in page])
+            for b in self._chosen()])
         self.refresh_status()
 
     def _show_filters(self) -> None:
@@ -130,9 +128,8 @@ class SlaScreen(DataScreen):
             part("enter", "rule", self.rule or "all")))
 
     def refresh_status(self) -> None:
-        chosen = self._chosen()
         table = self.query_one("#breaches", RowsTable)
-        text = f"Breaches {page_range(self.page_offset, max(0, min(PAGE, len(chosen) - self.page_offset)), len(chosen))}, oldest first"
+        text = f"Breaches {page_range(self.page_offset, len(self._chosen()), self.rows_total())}, oldest first"
         if table.filter_text:
             text += f"  ·  filter /{table.filter_text}: {table.shown_rows} shown"
         self.query_one("#status", Static).update(Content(inert_line(text)))
@@ -164,18 +161,18 @@ class SlaScreen(DataScreen):
             self._refilter()
 
     def rows_total(self) -> int:
-        return len(self._chosen())
-
-    def turn_page(self) -> None:
-        self._show_breaches()
+        """Breaches under the current filters, from the per-rule counts (the page alone is fetched)."""
+        if not isinstance(self.last, SlaReported):
+            return 0
+        statuses = SHOWS[self.shows]
+        return sum((rule.open if "open" in statuses else 0) + (rule.breached if "breached" in statuses else 0)
+                   for rule in self.last.rules if self.rule is None or rule.rule == self.rule)
 
     @on(DataTable.RowSelected, "#rules")
     def _rule_chosen(self, event: DataTable.RowSelected) -> None:
         chosen = event.row_key.value
         self.rule = None if chosen == self.rule else chosen
-        self.page_offset = 0
-        if self.last is not None:
-            self.show(self.last)
+        self._refilter()
 
     @on(DataTable.RowSelected, "#breaches")
     def _breach_chosen(self, event: DataTable.RowSelected) -> None:

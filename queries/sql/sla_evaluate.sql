@@ -1,13 +1,23 @@
--- Every (order, rule) in scope, with its status and, for breaches, the slowest hop.
+-- The (order, rule) evaluations in scope as of $at with the chosen statuses (and rule), in report
+-- order (rule, status, longest first) or, with $by_age, longest first across rules; one page of
+-- them ($limit NULL: all), each breach with its slowest hop. Hops are worked out for the page only.
 WITH {{sla_judged}},
+chosen AS (
+    SELECT * FROM judged
+    WHERE ($statuses IS NULL OR list_contains($statuses, status))
+      AND ($rule IS NULL OR rule = $rule)
+    ORDER BY CASE WHEN $by_age THEN NULL ELSE rule END, CASE WHEN $by_age THEN NULL ELSE status END,
+             elapsed_seconds DESC, order_id, rule
+    LIMIT $limit OFFSET $offset
+),
 points AS (
     SELECT j.order_id, j.rule, k.state, k.first_at AS reached_at
-    FROM judged j
+    FROM chosen j
     JOIN known k ON k.order_id = j.order_id
                 AND k.first_at >= j.from_at AND k.first_at <= coalesce(j.to_at, $at)
     WHERE j.status IN ('breached', 'open')
     UNION ALL
-    SELECT order_id, rule, '(still waiting)', $at FROM judged WHERE status = 'open'
+    SELECT order_id, rule, '(still waiting)', $at FROM chosen WHERE status = 'open'
 ),
 hops AS (
     SELECT order_id, rule,
@@ -24,6 +34,6 @@ slowest AS (
 SELECT j.order_id, j.order_name, j.channel, j.store_id, j.rule, j.status,
        j.from_at, j.to_at, j.elapsed_seconds, j.within_s AS within_seconds,
        coalesce(j.to_at < j.from_at, false) AS clock_skew, s.slowest_hop, s.slowest_hop_seconds
-FROM judged j LEFT JOIN slowest s USING (order_id, rule)
-WHERE $statuses IS NULL OR list_contains($statuses, j.status)
-ORDER BY j.rule, j.status, j.elapsed_seconds DESC, j.order_id;
+FROM chosen j LEFT JOIN slowest s USING (order_id, rule)
+ORDER BY CASE WHEN $by_age THEN NULL ELSE j.rule END, CASE WHEN $by_age THEN NULL ELSE j.status END,
+         j.elapsed_seconds DESC, j.order_id, j.rule;

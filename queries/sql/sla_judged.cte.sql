@@ -2,14 +2,7 @@
 -- pending). A state counts as reached by $at when the middleware had recorded it by then, so a
 -- report "as of" an instant gives the same answer whenever it is run (late arrivals are not
 -- rewritten into the past). Its time is when it happened at the source.
-rules AS (
-    SELECT r.name AS rule, r.from_state, r.to_state, r.within_s, r.channels
-    FROM (SELECT unnest($rules) AS r)
-),
-known AS (
-    SELECT order_id, state, first_at FROM order_states
-    WHERE coalesce(first_recorded_at, first_at) <= $at
-),
+{{sla_known}},
 starts AS (
     SELECT o.order_id, o.order_name, o.channel, o.store_id,
            r.rule, r.from_state, r.to_state, r.within_s, s.first_at AS from_at

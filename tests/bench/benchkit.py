@@ -24,4 +24,4 @@ def show(title: str, rows: list[tuple[str, float, str]]) -> None:
     """Print one benchmark's figures: label, seconds, and a note (ratio, rate)."""
     print(f"\n== {title}")
     for label, seconds, note in rows:
-        print(f"  {label:<58} {seconds:9.2f} s  {note}")
+        print(f"  {label:<58} {seconds:9.3f} s  {note}")

@@ -1,0 +1,180 @@
+"""Console speed on the 2.5M-order store (~18M events, ~40M spans) vs the same app on an empty store.
+
+Three figures, each taken through the Textual pilot on the real app (160×48, time frozen at the
+estate's end, live refresh off):
+
+- first paint of the overview: from `run_test` being entered until the app is ready (its first
+  frame composed) and, separately, until the overview's KPI tiles show their data;
+- opening a journey: from the `enter` of `:order KEY` until the journey screen has its data and
+  nothing is left in flight;
+- the longest handler on the UI thread during a tour of every screen: each asyncio callback on the
+  app's loop is timed (a wrapper around `asyncio.Handle._run`, the loop's one place for running
+  callbacks); the ones over 50 ms are listed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from benchkit import fresh, show
+from conftest import STORE
+
+from console.app import create_app
+from console.messages import JourneyLoaded, OverviewLoaded
+from console.screens.journey import JourneyScreen
+from console.screenshots import settle
+from queries import Store
+from tests.test_tui_helpers import MessageLog
+
+AT = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+SIZE = (160, 48)
+SLOW = 0.050
+
+
+def empty_store(work: Path) -> Path:
+    db = fresh(work / "empty.duckdb")
+    with Store.at(db).writing():
+        pass  # the schema, no rows
+    return db
+
+
+async def first_paint(db: Path) -> tuple[float, float]:
+    """Seconds until the app is ready, and until the overview shows its KPIs."""
+    log = MessageLog()
+    started = time.perf_counter()
+    app = create_app(db, now=AT, live=None)
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
+        ready = time.perf_counter() - started
+        await log.wait_for(OverviewLoaded, timeout=120)
+        await settle(pilot)
+        painted = time.perf_counter() - started
+    return ready, painted
+
+
+async def open_journeys(db: Path, keys: list[str]) -> list[float]:
+    """Seconds from `enter` on `:order KEY` to the journey settled, for each key."""
+    log = MessageLog()
+    app = create_app(db, now=AT, live=None)
+    seconds = []
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press("colon", *f"order {key}")
+            mark = log.mark()
+            started = time.perf_counter()
+            await pilot.press("enter")
+            loaded = await log.wait_for(JourneyLoaded, after=mark, timeout=60)
+            await settle(pilot)
+            seconds.append(time.perf_counter() - started)
+            assert isinstance(app.screen, JourneyScreen) and loaded.journey is not None
+            await pilot.press("escape")
+            await settle(pilot)
+    return seconds
+
+
+@contextmanager
+def slow_handlers() -> Iterator[list[tuple[float, str]]]:
+    """Every callback the event loop runs for longer than SLOW, with what it was."""
+    found: list[tuple[float, str]] = []
+    original = asyncio.Handle._run
+
+    def timed_run(handle: asyncio.Handle) -> None:
+        started = time.perf_counter()
+        original(handle)
+        took = time.perf_counter() - started
+        if took > SLOW:
+            found.append((took, _describe(handle)))
+
+    asyncio.Handle._run = timed_run  # type: ignore[method-assign]
+    try:
+        yield found
+    finally:
+        asyncio.Handle._run = original  # type: ignore[method-assign]
+
+
+def _describe(handle: asyncio.Handle) -> str:
+    """The coroutine a task step ran (Textual's message pumps are tasks), else the callback."""
+    owner = getattr(handle._callback, "__self__", None)  # what the loop ran
+    coroutine = owner.get_coro() if isinstance(owner, asyncio.Task) else None
+    if coroutine is not None:
+        frame = getattr(coroutine, "cr_frame", None)
+        where = f" of {frame.f_locals.get('self')!r}" if frame is not None else ""
+        return f"{coroutine.__qualname__}{where}"[:120]
+    return repr(handle)[:120]
+
+
+async def tour(db: Path, key: str) -> list[tuple[float, str]]:
+    """Every screen as on-call walks them, after startup; the UI-thread callbacks over 50 ms."""
+    app = create_app(db, now=AT, live=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        with slow_handlers() as found:
+            await pilot.press("2")
+            await settle(pilot)
+            await pilot.press(*key, "enter")
+            await settle(pilot)
+            await pilot.press("escape", "escape")
+            await pilot.press("colon", *f"order {key}", "enter")
+            await settle(pilot)
+            for screen in "3456":
+                await pilot.press("escape")
+                await pilot.press(screen)
+                await settle(pilot)
+                await pilot.press("enter")  # the first row: a rule's orders, a group's messages…
+                await settle(pilot)
+                await pilot.press("escape")
+            await pilot.press("1")
+            await settle(pilot)
+    return sorted(found, reverse=True)
+
+
+def sample_keys(store: Store, count: int) -> list[str]:
+    with store.reading() as cursor:
+        rows = cursor.execute("SELECT order_id FROM orders USING SAMPLE 50 ROWS (reservoir, 11)"
+                              ).fetchall()
+    return [row[0] for row in rows][:count]
+
+
+def test_first_paint_big_vs_empty(big_store: Store, work: Path) -> None:
+    empty = empty_store(work)
+    runs: dict[str, list[tuple[float, float]]] = {"empty": [], "big": []}
+    for _ in range(3):  # alternate, so both see the same machine
+        runs["empty"].append(asyncio.run(first_paint(empty)))
+        runs["big"].append(asyncio.run(first_paint(STORE)))
+    ready = {name: statistics.median(r for r, _ in values) for name, values in runs.items()}
+    data = {name: statistics.median(p for _, p in values) for name, values in runs.items()}
+    show("overview first paint (median of 3, alternating)", [
+        ("empty store: app ready (first frame)", ready["empty"], ""),
+        ("2.5M-order store: app ready (first frame)", ready["big"],
+         f"{ready['big'] / ready['empty']:.2f}x of empty (target <= 2)"),
+        ("empty store: KPI tiles filled", data["empty"], ""),
+        ("2.5M-order store: KPI tiles filled", data["big"],
+         f"{data['big'] / data['empty']:.2f}x of empty"),
+    ])
+
+
+def test_journey_opens_after_enter(big_store: Store) -> None:
+    keys = sample_keys(big_store, 12)
+    seconds = asyncio.run(open_journeys(STORE, keys))[1:]  # the first warms the file's caches
+    show(f"journey after enter on ':order KEY' ({len(seconds)} orders)", [
+        ("median", statistics.median(seconds), "target <= 0.300 s"),
+        ("slowest", max(seconds), ""),
+    ])
+
+
+@pytest.mark.parametrize("which", ["empty", "big"])
+def test_no_slow_handler_on_the_ui_thread(big_store: Store, work: Path, which: str) -> None:
+    key = sample_keys(big_store, 1)[0]
+    db = STORE if which == "big" else empty_store(work)
+    found = asyncio.run(tour(db, key))
+    rows = [(f"{which}: longest UI-thread callbacks over 50 ms: {len(found)}",
+             found[0][0] if found else 0.0, "target: none")]
+    rows += [(f"  {what[:56]}", took, "") for took, what in found[:5]]
+    show(f"UI thread during a tour of every screen ({which} store)", rows)
