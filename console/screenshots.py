@@ -90,6 +90,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("dlq_replay", {"screen": "dlq"}, ["enter", "R"]),
     Scenario("dlq_reroute", {"screen": "dlq"}, ["enter", "M", lambda app: setattr(
         app.screen.query_one("#reroute-to"), "value", "queue:erp.orders.parked")]),
+    # a schema failure whose body holds no personal data, so the editor opens without unmasking
+    Scenario("dlq_edit", {"message": "d038bba79d13cd11bb4febec"}, ["E", lambda app: setattr(
+        app.screen.query_one("#edit-body"), "cursor_blink", False)]),
+    Scenario("dlq_discard", {"screen": "dlq"}, ["enter", "D", lambda app: setattr(
+        app.screen.query_one("#discard-reason"), "value", "test order from the load test"), lambda app: setattr(
+        app.screen.query_one("#discard-reason"), "cursor_blink", False)]),
     Scenario("audit", {"screen": "audit"}),
     Scenario("help", {"screen": "sla"}, ["question_mark"]),
 )

@@ -95,3 +95,16 @@ def test_progress_counts_batch_by_batch_up_to_the_total(demo_db: Path, tmp_path:
     assert steps[0] == (0, 10) and steps[-1] == (10, 10)
     assert [settled for settled, _ in steps] == sorted(settled for settled, _ in steps)
     assert len({settled for settled, _ in steps}) >= 4  # 3 + 3 + 3 + 1: one step per batch
+
+
+def test_two_demo_stores_with_the_same_ids_each_replay_their_own_copies(tmp_path: Path) -> None:
+    """The journal of store-held copies is per store: one store's replay never looks done in another."""
+    first, second = tmp_path / "first.duckdb", tmp_path / "second.duckdb"
+    demo.build(first, orders=300, seed=7, now=NOW)
+    shutil.copy(first, second)
+    moved = []
+    for db in (first, second):
+        store = Store.at(db)
+        summary = _run(store, Request(group=_timeout_group(store), runtime_url="sandbox:", rate=0, force=True))
+        moved.append(sorted(summary.moved))
+    assert moved[0] and moved[0] == moved[1]

@@ -10,6 +10,7 @@ from textual.widgets import Button, Input, ProgressBar, Static
 
 from console.app import BackroomApp, create_app
 from console.messages import DeadLettersLoaded, GroupsLoaded, JourneyLoaded
+from console.replay import journal
 from console.replay.runtime import Destination
 from console.screens.dlq import FailureGroupsScreen
 from console.screens.dlq_messages import DeadLettersScreen
@@ -20,6 +21,13 @@ from console.screenshots import NOW, settle
 from console.widgets.table import RowsTable
 from queries import Store, audit, dlq
 from tests.test_tui_helpers import MessageLog, private_copy, shared_estate
+
+
+@pytest.fixture(autouse=True)
+def _own_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A journal per test: it remembers what was confirmed by dead-letter id, and every copy of the
+    seeded estate has the same ids, so a shared one would make a later test's run resume this one's."""
+    monkeypatch.setattr(journal, "folder", lambda: tmp_path / "journal")
 
 
 def _timeout_group(db: Path) -> str:

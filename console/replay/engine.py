@@ -91,6 +91,14 @@ def make_runtime(store: Store, request: Request, policy: Policy) -> Runtime:
     return SandboxRuntime(store, policy, url)
 
 
+def _journal_name(store: Store, request: Request, key: tuple[str, str | None, str]) -> str:
+    """One journal per source queue; the copies a store holds are that store's, so its path counts
+    (two demo stores share message ids, and one's replay must not look done in the other)."""
+    if request.from_store or kind_of(request.runtime) == "sandbox":
+        return journal_mod.journal_name(key[0], key[1], key[2], scope=str(store.path.resolve()))
+    return journal_mod.journal_name(*key)
+
+
 def _source(store: Store, request: Request, key: tuple[str, str | None, str], rows: list[ReplayRow],
             policy: Policy, who: str) -> Any:
     """Live from the broker, unless the runtime is the sandbox or the operator chose the store."""
@@ -135,7 +143,7 @@ async def _run_queue(store: Store, plan: Plan, key: tuple[str, str | None, str],
 async def _run_leased(store: Store, plan: Plan, key: tuple[str, str | None, str], rows: list[ReplayRow],
                       policy: Policy, who: str, tally: _Tally) -> None:
     request = plan.request
-    journal = Journal(journal_mod.folder() / journal_mod.journal_name(*key), plan.summary.run_id)
+    journal = Journal(journal_mod.folder() / _journal_name(store, request, key), plan.summary.run_id)
     run = _Run(plan, {row.id: row for row in rows}, journal, _source(store, request, key, rows, policy, who),
                make_runtime(store, request, policy), who, tally)
     try:

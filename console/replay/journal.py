@@ -41,9 +41,9 @@ def folder() -> Path:
     return extensions.home() / "journal"
 
 
-def journal_name(broker: str, vhost: str | None, queue: str) -> str:
-    """A file name per source queue: readable prefix, hash for uniqueness."""
-    key = f"{broker}\x1f{vhost or '/'}\x1f{queue}"
+def journal_name(broker: str, vhost: str | None, queue: str, scope: str = "") -> str:
+    """A file name per source queue (and scope: a store, for copies read from it): readable prefix, hash."""
+    key = f"{broker}\x1f{vhost or '/'}\x1f{queue}" + (f"\x1f{scope}" if scope else "")
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", queue)[:60]
     return f"{safe}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.jsonl"
 

@@ -298,13 +298,15 @@ class DataScreen(BackroomScreen):
 
 
 class ChangingActions:
-    """Replay and reroute: hidden from support; on-call replays or reroutes after a dry run it confirms."""
+    """Replay, reroute, edit and discard: hidden from support; on-call confirms each in a modal first."""
 
-    CHANGING = ("replay", "reroute")
+    CHANGING = ("replay", "reroute", "edit", "discard")
     CHANGING_BINDINGS: ClassVar[list[BindingType]] = [
         Binding("R", "replay", "replay", id="dlq.replay"),
         Binding("M", "reroute", "reroute", id="dlq.reroute"),
     ]
+    EDIT_BINDING = Binding("E", "edit", "edit & retry", id="dlq.edit")
+    DISCARD_BINDING = Binding("D", "discard", "discard", id="dlq.discard")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.CHANGING:
@@ -346,3 +348,20 @@ class ChangingActions:
             if to is not None:
                 self.app.push_screen(ReplayModal(selection, "reroute", to), self._replayed)  # type: ignore[attr-defined]
         self.app.push_screen(RerouteTarget(selection), chosen)  # type: ignore[attr-defined]
+
+    def discard_selection(self) -> ReplaySelection | None:
+        """What D discards on this screen (None: nothing is chosen)."""
+        return None
+
+    def action_discard(self) -> None:
+        """Ask why (required), say what is archived, archive on confirmation; then this screen reloads."""
+        from console.screens.discard_modal import DiscardModal
+
+        context: Context = self.app.context  # type: ignore[attr-defined]
+        if not context.may_change:
+            return
+        selection = self.discard_selection()
+        if selection is None:
+            self.app.notify("nothing to discard here", markup=False)  # type: ignore[attr-defined]
+            return
+        self.app.push_screen(DiscardModal(selection), self._replayed)  # type: ignore[attr-defined]

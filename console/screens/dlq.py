@@ -34,12 +34,15 @@ class FailureGroupsScreen(ChangingActions, DataScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "toggle_statuses", "dead/all", id="dlq.statuses"),
         *ChangingActions.CHANGING_BINDINGS,
+        ChangingActions.DISCARD_BINDING,
     ]
     LABEL = "Dead letters"
     HELP = ("Dead letters grouped by failure fingerprint (reason, original queue, normalised error). "
             "Enter lists a group's messages; a toggles between messages still dead and all of them. "
             "R (on-call) replays the highlighted group's dead letters after a dry run that you confirm; "
-            "M reroutes them to another exchange/key, queue or URL the same way. Support sees neither.")
+            "M reroutes them to another exchange/key, queue or URL the same way; D discards them (archived "
+            "in the store with the reason you give; the broker copy stays unless you tick the box). "
+            "Support sees none of these.")
 
     def __init__(self) -> None:
         super().__init__()
@@ -102,3 +105,7 @@ class FailureGroupsScreen(ChangingActions, DataScreen):
     def replay_selection(self) -> ReplaySelection | None:
         key = self.query_one("#groups", RowsTable).current_key
         return ReplaySelection(group=key, label=f"group {key}") if key else None
+
+    def discard_selection(self) -> ReplaySelection | None:
+        """The highlighted group's dead letters that are still dead, as R replays them."""
+        return self.replay_selection()

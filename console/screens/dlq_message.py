@@ -58,11 +58,15 @@ class DeadLetterScreen(ChangingActions, DataScreen):
         Binding("h", "tab('headers')", "headers", id="message.headers"),
         Binding("y", "tab('history')", "history", id="message.history"),
         *ChangingActions.CHANGING_BINDINGS,
+        ChangingActions.EDIT_BINDING,
+        ChangingActions.DISCARD_BINDING,
     ]
     HELP = ("One dead letter: where it died and why, its decoded body (JSON pretty-printed, text as "
             "is, binary as hex), headers, AMQP properties and death history. Control characters in "
             "the data are shown as visible placeholders (␛ for ESC), never sent to the terminal. "
-            "o opens the order it belongs to. On-call: R replays it, M reroutes it (after a dry run).")
+            "o opens the order it belongs to. On-call: R replays it, M reroutes it (after a dry run); "
+            "E edits the body and retries it as a new message (JSON stays JSON; a dry run first); "
+            "D discards it (archived with the reason you give).")
 
     def __init__(self, key: str) -> None:
         super().__init__()
@@ -103,8 +107,8 @@ class DeadLetterScreen(ChangingActions, DataScreen):
             return
         self.query_one("#facts", Static).update(self._facts(found))
         self.query_one("#actions", Static).update(Content.styled(
-            "R replays this message, M reroutes it elsewhere (a dry run first; nothing is sent "
-            "until you confirm)",
+            "R replays this message, M reroutes it elsewhere, E edits and retries it, D discards it "
+            "(each asks first; nothing changes until you confirm)",
             "$foreground-muted") if self.context.may_change else "")
         self.query_one("#actions").set_class(not self.context.may_change, "hidden")
         body = found.body
@@ -163,3 +167,22 @@ class DeadLetterScreen(ChangingActions, DataScreen):
         if self.found is None:
             return None
         return ReplaySelection(keys=[self.found.id], label=f"dead letter {self.found.id}")
+
+    def discard_selection(self) -> ReplaySelection | None:
+        return self.replay_selection()
+
+    def action_edit(self) -> None:
+        """The body in an editor; saved and checked, the same dry run as replay; then this screen reloads."""
+        from console.screens.edit_modal import EditBody, EditedBody, EditRetry
+
+        found = self.found
+        if not self.context.may_change or found is None:
+            if found is None:
+                self.notify("nothing to edit here", markup=False)
+            return
+
+        def saved(edit: EditedBody | None) -> None:
+            if edit is not None:
+                selection = ReplaySelection(keys=[found.id], label=f"dead letter {found.id} (edited)")
+                self.app.push_screen(EditRetry(selection, edit), self._replayed)
+        self.app.push_screen(EditBody(found, self.redactor), saved)

@@ -36,12 +36,14 @@ class DeadLettersScreen(ChangingActions, DataScreen):
         Binding("right_square_bracket", "page(1)", "next page", key_display="]", id="dlq.next"),
         Binding("left_square_bracket", "page(-1)", "previous", key_display="[", show=False, id="dlq.previous"),
         *ChangingActions.CHANGING_BINDINGS,
+        ChangingActions.DISCARD_BINDING,
     ]
     LABEL = "Dead letters of one group"
     HELP = ("The dead letters of one failure group, newest first, 200 a page ([ and ] turn pages). "
             "Enter shows the message whole (headers, decoded body, history); o opens its order. "
             "R (on-call) replays the group's dead letters after a dry run that you confirm; M reroutes "
-            "them to another exchange/key, queue or URL the same way.")
+            "them to another exchange/key, queue or URL the same way. D discards the highlighted dead "
+            "letter (archived with the reason you give; the broker copy stays unless you tick the box).")
 
     def __init__(self, group: str, statuses: list[str] | None = None) -> None:
         super().__init__()
@@ -104,3 +106,8 @@ class DeadLettersScreen(ChangingActions, DataScreen):
     def replay_selection(self) -> ReplaySelection | None:
         """The whole group this screen lists (its dead ones), not only the highlighted row."""
         return ReplaySelection(group=self.group, label=f"group {self.group}")
+
+    def discard_selection(self) -> ReplaySelection | None:
+        """The highlighted dead letter only: discarding is one message at a time here."""
+        row = self._current()
+        return ReplaySelection(keys=[row.id], label=f"dead letter {row.id}") if row else None

@@ -257,7 +257,7 @@ class ReplayModal(ModalScreen[bool]):
             widget.disabled = True
         sending = self._sending()
         self.query_one("#replay-what", Static).update(Content(inert_line(
-            f"{self.verb[:-1]}ing {sending} message{'' if sending == 1 else 's'} "
+            f"{self.verb.removesuffix('e')}ing {sending} message{'' if sending == 1 else 's'} "
             f"of {self.selection.label}{' (force)' if force else ''}…")))
         bar = self.query_one("#replay-progress", ProgressBar)
         bar.update(total=sending, progress=0)
