@@ -100,6 +100,11 @@ class Journey(BaseModel):
 def resolve(cursor: duckdb.DuckDBPyConnection, key: str) -> list[str]:
     """Order ids the key names, best match first (an email can name several orders)."""
     params = key_params(key, max_how=EXACT_KEYS)
+    # an order id or name is answered from `orders` alone; only other keys scan events and spans
+    direct = cursor.execute(sql("order_resolve_direct"),
+                            {"key": params["key"], "order_name": params["order_name"]}).fetchall()
+    if direct:
+        return [row[0] for row in direct]
     return [row[0] for row in cursor.execute(sql("order_resolve"), params).fetchall()]
 
 

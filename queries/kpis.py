@@ -48,7 +48,10 @@ def overview(cursor: duckdb.DuckDBPyConnection, policy: Policy, at: datetime, ho
                                  {"at": at, "ranked_states": list(CANONICAL_STATES)}).fetchall())
     rules_params = {**base, "rules": sla.rule_params(policy), "channel": None, "store_id": None,
                     "from_ts": None, "to_ts": None, "order_id": None}
-    breaches = _series(cursor, "kpi_breaches", rules_params)
+    # the SLA is judged once for both the breaches sparkline and the worst rules
+    cursor.execute(sql("sla_judge_once"), {k: v for k, v in rules_params.items() if k != "hours"})
+    judged_params = {"at": at, "hours": hours, "rules": rules_params["rules"], "order_id": None}
+    breaches = cursor.execute(sql("kpi_breaches", sla_judged="sla_judged_once"), judged_params).fetchall()
     arrived = [row[1] for row in _series(cursor, "kpi_dead_letters", base)]
     latency = _series(cursor, "kpi_latency", base)
     refunds = _series(cursor, "kpi_refunds", base)
@@ -65,7 +68,12 @@ def overview(cursor: duckdb.DuckDBPyConnection, policy: Policy, at: datetime, ho
         Kpi(name="store sync latency p95", value=_last(latency, 2), unit="seconds",
             series=[r[2] for r in latency]),
     ]
-    worst = sorted(sla.summary(cursor, policy, at), key=lambda r: (-(r.open + r.breached), r.rule))
+    counts = {row[0]: row for row in cursor.execute(
+        sql("sla_summary", sla_judged="sla_judged_once"), {k: v for k, v in judged_params.items() if k != "hours"}
+    ).fetchall()}
+    cursor.execute("DROP TABLE IF EXISTS sla_judged_once")
+    worst = sorted((sla.rule_summary(rule, counts.get(rule.name)) for rule in policy.sla),
+                   key=lambda r: (-(r.open + r.breached), r.rule))
     return Overview(at=at, hours=hours, kpis=kpis, backlog_by_state=states, worst_rules=worst,
                     top_groups=groups)
 

@@ -6,4 +6,5 @@ rules AS (
 known AS (
     SELECT order_id, state, first_at FROM order_states
     WHERE coalesce(first_recorded_at, first_at) <= $at
+      AND ($order_id IS NULL OR order_id = $order_id)   -- one order's journey reads one order
 )
