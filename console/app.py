@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.widget import Widget
 
 from console.screens import commands
 from console.screens.audit import AuditScreen
@@ -21,6 +22,7 @@ from console.screens.journey import JourneyScreen
 from console.screens.orders import OrdersScreen
 from console.screens.overview import OverviewScreen
 from console.screens.sla import SlaScreen
+from console.widgets.loading import CalmLoading
 from console.widgets.safe import Redactor, Tones
 from console.widgets.titlebar import SCREENS, TitleBar
 from console.workers import LIVE_SECONDS, Context
@@ -85,6 +87,10 @@ class BackroomApp(App[None]):
             self.action_open_order(self.start.search)
         elif self.start.message:
             self.action_open_message(self.start.message)
+
+    def get_loading_widget(self) -> Widget:
+        """The spinner shown over a screen while its query runs (see console/widgets/loading.py)."""
+        return CalmLoading()
 
     def _theme_changed(self, _theme: object) -> None:
         self._tones = None  # screens subscribed after the app, so they redraw with the new tones

@@ -44,6 +44,7 @@ async def settle(pilot: Pilot[Any]) -> None:
         busy = any(getattr(screen, "is_loading", False) for screen in app.screen_stack)
         if not busy and not any(worker.is_running for worker in app.workers):
             await pilot.wait_for_scheduled_animations()
+            await pilot.pause()  # a table sizes its columns when idle, after the rows arrived
             return
     raise TimeoutError("the console did not settle")
 

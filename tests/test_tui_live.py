@@ -17,6 +17,7 @@ from console.app import create_app
 from console.messages import AuditLoaded, GroupsLoaded, OverviewLoaded, QueryFailed
 from console.screens import base
 from console.screenshots import NOW, settle
+from console.widgets.loading import CalmLoading
 from console.widgets.table import RowsTable
 from queries import Store, audit
 from queries.ingest import Table
@@ -134,7 +135,10 @@ async def test_a_slow_query_shows_a_spinner_and_a_superseded_answer_is_dropped(
     log = MessageLog()
     app = create_app(db, now=NOW, live=None)
     async with app.run_test(size=(160, 48), message_hook=log) as pilot:
-        await log.wait_for(events.Mount, lambda m: isinstance(m._sender, LoadingIndicator))
+        mounted = await log.wait_for(events.Mount, lambda m: isinstance(m._sender, LoadingIndicator))
+        await pilot.pause()
+        # the calm spinner: 4 redraws a second (Textual's repaints the whole body 16 times)
+        assert isinstance(mounted._sender, CalmLoading) and mounted._sender.auto_refresh == 0.25
         screen = app.screen
         assert screen.is_loading and screen.busy_target().loading  # type: ignore[attr-defined]
         await pilot.press("ctrl+r")  # ask again while the first is still running
@@ -147,3 +151,4 @@ async def test_a_slow_query_shows_a_spinner_and_a_superseded_answer_is_dropped(
         assert screen.last is second  # type: ignore[attr-defined]
         answers = {id(m) for m in log.seen if isinstance(m, OverviewLoaded)}
         assert answers == {id(second)} and len(calls) == 2  # the first answer was dropped
+
