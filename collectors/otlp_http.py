@@ -1,16 +1,19 @@
-"""The OTLP/HTTP trace receiver (FORMATS.md 1.7): protobuf and JSON bodies into buffered span rows."""
+"""The OTLP/HTTP trace receiver (FORMATS.md 1.7): protobuf and JSON bodies into span rows, durably."""
 
 from __future__ import annotations
 
-import base64
+import logging
 import threading
+import time
 import zlib
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import duckdb
 import orjson
+import pyarrow as pa
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -18,15 +21,18 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from collectors.live import Batch, LiveWriter, SourceStats, StoredNothing
-from collectors.otlp import OtlpParser
-from collectors.rows import BadRecord, SpanRow, Where, correlate, iso_from_micros
+from collectors.otlp import ProtoSpans
+from collectors.rows import RowBuffer, Where
+from collectors.spool import REJECTS, Segment, SpoolFull, rejects_table
+from queries.errors import StoreBusy
 from queries.ingest import Reject, Table
 from queries.policy import Policy
 
 MAX_BODY = 64 * 1024 * 1024  # FORMATS.md 1.7: bound the decompressed body, 64 MiB recommended
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 RETRY_AFTER_SECONDS = 2
-_ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
+_REST = 2.0  # the importer rests this many times as long as its last unit of work took
+_log = logging.getLogger("backroom.collect")
 
 
 class Refused(Exception):
@@ -37,153 +43,162 @@ class Refused(Exception):
         self.status = status
 
 
-def _value(value: Any) -> Any:
-    """A protobuf AnyValue as plain JSON, as `collectors.otlp.any_value` does for OTLP JSON."""
-    kind = value.WhichOneof("value")
-    if kind is None:
-        return None
-    if kind == "array_value":
-        return [_value(item) for item in value.array_value.values]
-    if kind == "kvlist_value":
-        return _flat(value.kvlist_value.values)
-    if kind == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode()  # as OTLP JSON carries bytes
-    return getattr(value, kind)
-
-
-def _flat(key_values: Any) -> dict[str, Any]:
-    return {item.key: _value(item.value) for item in key_values}
-
-
-def _id(raw: bytes, zero: bytes, field: str) -> str:
-    if len(raw) != len(zero):
-        raise BadRecord(f"span has an empty {field}" if not raw else f"span has an invalid {field}")
-    if raw == zero:
-        raise BadRecord(f"span has an all-zero {field}")
-    return raw.hex()
-
-
-class ProtoSpans(OtlpParser):
-    """Span rows from a protobuf ExportTraceServiceRequest (ids are bytes there, not hex)."""
-
-    def feed_request(self, request: ExportTraceServiceRequest, where: Where) -> list[Reject]:
-        rejects: list[Reject] = []
-        for resource_spans in request.resource_spans:
-            resource = _flat(resource_spans.resource.attributes)
-            resource_json = orjson.dumps(resource)
-            service = resource.get("service.name")
-            service = service if isinstance(service, str) else None
-            for scope_spans in resource_spans.scope_spans:
-                scope = scope_spans.scope.name or None
-                for span in scope_spans.spans:
-                    try:
-                        self.buffer.rows.append(
-                            self._proto_row(span, resource, resource_json, service, scope))
-                    except (BadRecord, ValueError, TypeError) as exc:
-                        rejects.append(Reject(self.source, where.line, str(exc),
-                                              f"span {span.name[:80]!r}", where.offset))
-        return rejects
-
-    def _proto_row(
-        self, span: Any, resource: dict[str, Any], resource_json: bytes, service: str | None,
-        scope: str | None,
-    ) -> SpanRow:
-        attributes = _flat(span.attributes)
-        start = span.start_time_unix_nano // 1000 or None
-        end = span.end_time_unix_nano // 1000 or None
-        sources = {"attributes": attributes, "resource": resource}
-        parent = span.parent_span_id
-        return SpanRow(
-            trace_id=_id(span.trace_id, _ZERO_TRACE, "traceId"),
-            span_id=_id(span.span_id, _ZERO_SPAN, "spanId"),
-            parent_span_id=None if not parent or parent == _ZERO_SPAN
-            else _id(parent, _ZERO_SPAN, "parentSpanId"),
-            service=service, name=span.name, kind=span.kind if 0 <= span.kind <= 255 else None,
-            start_time=start, end_time=end,
-            duration_ms=(end - start) / 1000 if start is not None and end is not None else None,
-            status_code=span.status.code, status_message=span.status.message or None,
-            scope=scope, attributes=orjson.dumps(attributes), resource=resource_json,
-            span_events=orjson.dumps([
-                {"time": iso_from_micros(e.time_unix_nano // 1000 or None), "name": e.name,
-                 "attributes": _flat(e.attributes)} for e in span.events]),
-            links=orjson.dumps([
-                {"trace_id": link.trace_id.hex(), "span_id": link.span_id.hex(),
-                 "attributes": _flat(link.attributes)} for link in span.links]),
-            order_id=correlate(self.order_paths, sources),
-            message_id=correlate(self.message_paths, sources),
-        )
-
-
 class SpanIntake:
-    """Acknowledged spans waiting for the store, flushed every second or every `batch_spans`."""
+    """Acknowledges spans only once they are durable, and moves them into the store in batches.
+
+    Each request's rows become a spool segment (written, fsynced, renamed) before its answer,
+    so a crash loses nothing that was acknowledged. An importer thread takes this receiver's
+    segments into the store as one unit of work at most every `interval` seconds (and at most
+    `batch_spans` spans at a time), however many requests arrive; a slow or busy store delays
+    storing, not answering.
+    """
 
     def __init__(
-        self, writer: LiveWriter, stats: SourceStats, *, batch_spans: int = 20_000,
-        max_buffered: int = 400_000, interval: float = 1.0,
+        self, writer: LiveWriter, stats: SourceStats, *, batch_spans: int = 250_000,
+        interval: float = 1.0, max_wait: float = 2.0,
     ) -> None:
         self.writer, self.stats = writer, stats
-        self.batch_spans, self.max_buffered, self.interval = batch_spans, max_buffered, interval
-        self._rows: list[tuple[Any, ...]] = []
-        self._rejects: list[Reject] = []
-        self._in_flight = 0
-        self._refusing = False  # the last flush could neither store nor spool
+        self.batch_spans, self.interval, self.max_wait = batch_spans, interval, max_wait
+        # Own segments not in the store yet, oldest first, with when each was acknowledged.
+        self._journal: list[tuple[Segment, float]] = []
+        self._spooled: set[str] = set()  # segments counted in stats.spooled_rows
+        self._writing = 0  # offers making their rows durable right now
         self._cond = threading.Condition()
         self._closing = False
-        self.unstored: str | None = None
-        self._thread = threading.Thread(target=self._run, name="otlp-flush", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="otlp-import", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def offer(self, rows: list[tuple[Any, ...]], rejects: list[Reject]) -> bool:
-        """Take rows for flushing; False (answer 503) when the store cannot keep up."""
+        """Make rows and rejects durable; False (answer 503) when neither spool nor store takes them."""
         with self._cond:
-            held = len(self._rows) + self._in_flight
-            if self._closing or (rows and (self._refusing or held + len(rows) > self.max_buffered)):
+            if self._closing:
                 return False
-            self._rows += rows
-            self._rejects += rejects
-            if len(self._rows) >= self.batch_spans:
-                self._cond.notify_all()
-            return True
+            self._writing += 1
+        try:
+            return self._make_durable(rows, rejects)
+        finally:
+            with self._cond:
+                self._writing -= 1
+                if self._closing:
+                    self._cond.notify_all()  # close() waits for offers under way
 
     def close(self) -> None:
-        """Flush everything acknowledged, then stop the flusher."""
+        """Stop taking spans, then import every acknowledged one the store will take."""
         with self._cond:
             self._closing = True
             self._cond.notify_all()
         self._thread.join()
 
+    def _make_durable(self, rows: list[tuple[Any, ...]], rejects: list[Reject]) -> bool:
+        parts: list[tuple[str, pa.Table, int]] = []
+        if rows:
+            buffer = RowBuffer(Table.SPANS)
+            buffer.rows = rows
+            parts.append((Table.SPANS.value, buffer.take(None), len(rows)))
+        if rejects:
+            parts.append((REJECTS, rejects_table(rejects), 0))
+        for number, (table, data, count) in enumerate(parts):
+            try:
+                path = self.writer.journal(table, data, self.stats, "otlp")
+            except (SpoolFull, OSError) as exc:
+                if not isinstance(exc, SpoolFull):
+                    self._note(f"cannot write the spool: {exc}")
+                return self._store_now({name for name, _, _ in parts[number:]}, rows, rejects)
+            with self._cond:
+                self._journal.append((Segment(path, table, count), time.monotonic()))
+        return True
+
+    def _store_now(self, tables: set[str], rows: list[Any], rejects: list[Reject]) -> bool:
+        """The spool cannot take the request: store what is left of it in its own unit of work."""
+        batch = Batch(self.stats.name, "otlp", Table.SPANS,
+                      rows if Table.SPANS.value in tables else [], rejects if REJECTS in tables else [])
+        try:
+            self.writer.write(batch, self.stats, may_spool=False)
+        except StoredNothing:
+            return False
+        except (duckdb.Error, OSError) as exc:
+            self._note(f"cannot store spans: {exc}")
+            return False
+        return True
+
+    def _note(self, error: str) -> None:
+        if error != self.stats.error:  # once, not once a request
+            _log.warning("otlp-http: %s", error)
+        self.stats.error = error
+
     def _run(self) -> None:
+        took, stored = 0.0, True
         while True:
             with self._cond:
-                if not self._closing and len(self._rows) < self.batch_spans:
-                    self._cond.wait(self.interval)
+                due = self._next_due(took, stored)
+                while not self._closing and (left := due - time.monotonic()) > 0:
+                    self._cond.wait(left)
                 closing = self._closing
-                rows, self._rows = self._rows, []
-                rejects, self._rejects = self._rejects, []
-                self._in_flight = len(rows)
-            if rows or rejects:
-                self._flush(rows, rejects, final=closing)
-            if closing and not self._rows:
+                while closing and self._writing:
+                    self._cond.wait()
+                taken = self._next_batch(everything=closing)
+            started = time.monotonic()
+            stored = not taken or self._import(taken)
+            took = time.monotonic() - started
+            if closing and (not stored or not self._journal):
+                self._let_go()
                 return
 
-    def _flush(self, rows: list[tuple[Any, ...]], rejects: list[Reject], final: bool) -> None:
-        batch = Batch(self.stats.name, "otlp", Table.SPANS, rows, rejects)
+    def _next_due(self, took: float, stored: bool) -> float:
+        """When to import next: twice the last unit's time on, yet `max_wait` after the oldest span."""
+        # Resting twice as long as the last unit of work took keeps the store free two thirds of
+        # the time for the console, and at high rates lets batches grow, spreading each commit's
+        # fixed cost (the checkpoint) over more spans. The bound on a span's wait keeps a slow
+        # store from falling ever further behind; after a failed import the rest is a back-off.
+        now = time.monotonic()
+        due = now + max(self.interval, _REST * took)
+        if stored:
+            oldest = self._journal[0][1] if self._journal else now
+            due = min(due, oldest + max(self.max_wait, self.interval))
+        return due
+
+    def _next_batch(self, everything: bool) -> list[Segment]:
+        """The oldest segments, at most `batch_spans` rows of them unless closing."""
+        taken, rows = [], 0
+        for segment, _ in self._journal:
+            if rows + segment.rows > self.batch_spans and taken and not everything:
+                break
+            taken.append(segment)
+            rows += segment.rows
+        return taken
+
+    def _import(self, taken: list[Segment]) -> bool:
+        """One unit of work with these segments; False leaves them in the spool for later."""
         try:
-            self.writer.write(batch, self.stats, may_spool=True)
-            failed = False
-        except StoredNothing as exc:
-            failed = True
-            if final:  # shutting down with nowhere to put them: say so, do not loop forever
-                self.unstored = f"{len(rows):,} acknowledged spans not stored: {exc}"
-                self.stats.error = self.unstored
+            self.writer.store_journal(taken, self.stats, "otlp")
+        except (StoreBusy, duckdb.Error, OSError, pa.ArrowException) as exc:
+            if not isinstance(exc, StoreBusy):
+                self._note(f"importing spooled spans: {exc}")
+            self._count_spooled(taken)
+            return False
         with self._cond:
-            self._in_flight = 0
-            self._refusing = failed and not final
-            if failed and not final:
-                self._rows[:0], self._rejects[:0] = rows, rejects  # keep them, first in line
-                self._cond.wait(self.interval)  # back off before trying the store again
+            del self._journal[:len(taken)]  # only appended to meanwhile
+            for segment in taken:
+                if segment.path.name in self._spooled:
+                    self._spooled.discard(segment.path.name)
+                    self.stats.spooled_rows -= segment.rows
+        return True
+
+    def _count_spooled(self, taken: list[Segment]) -> None:
+        with self._cond:
+            for segment in taken:
+                if segment.path.name not in self._spooled:
+                    self._spooled.add(segment.path.name)
+                    self.stats.spooled_rows += segment.rows
+
+    def _let_go(self) -> None:
+        """At shutdown: what the store did not take stays spooled, for the next writer to import."""
+        with self._cond:
+            left = [segment for segment, _ in self._journal]
+        self._count_spooled(left)
+        self.writer.release([segment.path.name for segment in left])
 
 
 def _status_body(content_type: str, status: HTTPStatus, message: str) -> bytes:
@@ -250,13 +265,13 @@ class OtlpReceiver:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop answering, then flush every acknowledged span."""
+        """Stop answering, then import every acknowledged span the store will take."""
         self.server.shutdown()
         self.server.server_close()
         self.intake.close()
 
     def handle(self, content_type: str, encoding: str, body: bytes) -> tuple[HTTPStatus, bytes]:
-        """Decode, buffer and answer one export request."""
+        """Decode, make durable and answer one export request."""
         if encoding == "gzip":
             body = _decompress(body, self.max_body)
         elif encoding not in ("", "identity"):
@@ -267,6 +282,7 @@ class OtlpReceiver:
         rows, rejects = self._parse(content_type, body, where)
         if not self.intake.offer(rows, rejects):
             raise Refused(HTTPStatus.SERVICE_UNAVAILABLE, "store busy and spool full; retry later")
+        # Acknowledged only now: the rows are in a fsynced spool segment or in the store.
         message = "; ".join(sorted({r.reason for r in rejects}))[:500]
         return HTTPStatus.OK, _success_body(content_type, len(rejects), message)
 
@@ -293,7 +309,7 @@ def _handler_for(receiver: OtlpReceiver) -> Callable[..., BaseHTTPRequestHandler
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: exporters reuse their connection
 
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
             reply_type = content_type if content_type in (PROTOBUF, JSON) else JSON
             try:
@@ -336,12 +352,12 @@ def _handler_for(receiver: OtlpReceiver) -> Callable[..., BaseHTTPRequestHandler
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._discard(int(self.headers.get("Content-Length") or 0))
             status = HTTPStatus.NOT_FOUND if self.path != "/v1/traces" else HTTPStatus.METHOD_NOT_ALLOWED
             self._send(status, JSON, _status_body(JSON, status, "POST OTLP traces to /v1/traces"))
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # one line per request would drown the collector's own output
 
     return Handler

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -29,6 +31,8 @@ DEFAULT_LIMIT_BYTES = 1024**3  # past this the spool refuses more, and the recei
 REJECTS = "rejects"
 _PREFIX, _SUFFIX = "seg-", ".parquet"
 _META = b"backroom"
+_IMPORT_ROWS = 250_000  # spooled rows imported under one ingest_log row, at most (about)
+_SIZE_TTL = 1.0  # seconds a measured spool size is trusted before the folder is measured again
 
 
 class SpoolFull(Exception):
@@ -55,6 +59,8 @@ class Spool:
 
     def __init__(self, folder: Path, limit_bytes: int = DEFAULT_LIMIT_BYTES) -> None:
         self.folder, self.limit_bytes = folder, limit_bytes
+        self._size_lock = threading.Lock()
+        self._size, self._size_at, self._size_ttl = 0, -_SIZE_TTL, _SIZE_TTL
 
     def segments(self) -> list[Path]:
         """Finished segments, oldest first (names start with a nanosecond clock)."""
@@ -72,42 +78,78 @@ class Spool:
                 continue  # another writer imported and removed it meanwhile
         return total
 
-    def write(self, table: str, rows: pa.Table, source: str, fmt: str) -> Path:
+    @staticmethod
+    def new_name(table: str) -> str:
+        """A fresh segment name; names sort by the nanosecond clock."""
+        return f"{_PREFIX}{time.time_ns():020d}-{uuid.uuid4().hex[:12]}-{table}{_SUFFIX}"
+
+    def write(
+        self, table: str, rows: pa.Table, source: str, fmt: str, *, name: str | None = None,
+        compression: str = "zstd",
+    ) -> Path:
         """Write one batch as a segment (temp name, fsync, rename); SpoolFull past the limit."""
-        if self.size() >= self.limit_bytes:
+        if self._recent_size() >= self.limit_bytes:
             raise SpoolFull(f"spool {self.folder} holds {self.limit_bytes:,} bytes already")
         self.folder.mkdir(parents=True, exist_ok=True)
         meta = {b"table": table.encode(), b"source": source.encode(), b"format": fmt.encode()}
         tagged = rows.replace_schema_metadata({**(rows.schema.metadata or {}), **{
             _META + b"." + key: value for key, value in meta.items()}})
-        name = f"{_PREFIX}{time.time_ns():020d}-{uuid.uuid4().hex[:12]}-{table}{_SUFFIX}"
+        name = name or self.new_name(table)
         temp = self.folder / f".{name}.tmp"
-        pq.write_table(tagged, temp, compression="zstd")
+        pq.write_table(tagged, temp, compression=compression)
         with temp.open("rb") as handle:
             os.fsync(handle.fileno())  # the rename must not publish a segment the disk lacks
+            written = os.fstat(handle.fileno()).st_size
         os.rename(temp, self.folder / name)
+        with self._size_lock:
+            self._size += written
         return self.folder / name
 
-    def import_into(self, cursor: duckdb.DuckDBPyConnection) -> Imported:
-        """Import every segment not imported before, inside the caller's transaction."""
+    def _recent_size(self) -> int:
+        """The spool's size, measured at most once a second: a journal writes many segments a second.
+
+        Measuring a folder of many thousand segments takes a while, so it is then measured less
+        often (spending at most a fiftieth of the time on it), counting this process's writes between.
+        """
+        with self._size_lock:
+            if time.monotonic() - self._size_at < self._size_ttl:
+                return self._size
+        started = time.monotonic()
+        size = self.size()
+        with self._size_lock:
+            self._size, self._size_at = size, time.monotonic()
+            self._size_ttl = max(_SIZE_TTL, 50 * (self._size_at - started))
+        return size
+
+    def import_into(
+        self, cursor: duckdb.DuckDBPyConnection, skip: Collection[str] = (),
+    ) -> Imported:
+        """Import every segment not imported before (nor in `skip`), inside the caller's transaction.
+
+        Segments of one table, source and format go in together, one ingest_log row per
+        `_IMPORT_ROWS` rows or so: a receiver spools a small segment for every request.
+        """
+        groups: dict[tuple[str, str, str, tuple[str, ...]], list[Segment]] = {}
+        for path in self.segments():
+            if path.name in skip:
+                continue  # a live source of this process imports its own segments
+            try:
+                footer = pq.ParquetFile(path)
+            except FileNotFoundError:
+                continue  # another writer imported and removed it meanwhile
+            table, source, fmt = _meta(footer.schema_arrow)
+            # Same columns in a group: reading files of differing columns together costs a pass.
+            key = (table, source, fmt, tuple(footer.schema_arrow.names))
+            groups.setdefault(key, []).append(Segment(path, table, footer.metadata.num_rows))
         rows = {table.value: 0 for table in Table}
         rejects, names = 0, []
-        for path in self.segments():
-            if _already_imported(cursor, path.name):
-                continue  # committed by an earlier writer that crashed before deleting it
-            try:
-                segment = pq.read_table(path)
-            except FileNotFoundError:
-                continue
-            table, source, fmt = _meta(segment)
-            added = _import_segment(cursor, segment, table, f"{source} (spooled)", fmt)
-            if table == REJECTS:
-                rejects += added
-            else:
-                rows[table] += added
-            cursor.execute("INSERT INTO ingested_segments (name, imported_at) VALUES ($n, now())",
-                           {"n": path.name})
-            names.append(path.name)
+        for (table, source, fmt, _), segments in groups.items():
+            for chunk in _chunks(segments, _IMPORT_ROWS):
+                totals, taken = import_batch(cursor, chunk, f"{source} (spooled)", fmt)
+                for name, count in totals.rows.items():
+                    rows[name] += count
+                rejects += totals.rejects
+                names += taken
         return Imported(rows, rejects, names)
 
     def remove(self, names: list[str]) -> None:
@@ -119,36 +161,88 @@ class Spool:
                 pass
 
 
-def _already_imported(cursor: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = cursor.execute("SELECT count(*) FROM ingested_segments WHERE name = $n",
-                         {"n": name}).fetchone()
-    return bool(row and row[0])
+class Segment(NamedTuple):
+    """A spool segment a live source wrote itself: where, which table, how many rows."""
+
+    path: Path
+    table: str
+    rows: int
 
 
-def _meta(segment: pa.Table) -> tuple[str, str, str]:
-    meta = segment.schema.metadata or {}
-    return tuple(meta.get(_META + b"." + key, b"").decode()  # type: ignore[return-value]
-                 for key in (b"table", b"source", b"format"))
+def import_batch(
+    cursor: duckdb.DuckDBPyConnection, segments: Sequence[Segment], source: str, fmt: str,
+    forget: Sequence[str] = (),
+) -> tuple[IngestTotals, list[str]]:
+    """Import one source's segments (one schema) together: one ingest_log row, one insert per table.
 
-
-def _import_segment(
-    cursor: duckdb.DuckDBPyConnection, segment: pa.Table, table: str, source: str, fmt: str,
-) -> int:
-    """Insert one segment under its own ingest_log row; returns rows (or rejects) added."""
-    ingest_id = log.start(cursor, source, fmt)
+    Returns what was added and the names of the segments imported now (not those another
+    writer had imported already). `forget` names segments imported and deleted before: their
+    ingested_segments rows only guarded the moment between that commit and the deletion.
+    """
+    if forget:
+        cursor.execute("DELETE FROM ingested_segments WHERE name IN (SELECT unnest($names))",
+                       {"names": list(forget)})
+    done = {row[0] for row in cursor.execute(
+        "SELECT name FROM ingested_segments WHERE name IN (SELECT unnest($names))",
+        {"names": [segment.path.name for segment in segments]}).fetchall()}
+    # Imported by another writer that had not deleted them yet, or deleted after its commit.
+    segments = [s for s in segments if s.path.name not in done and s.path.exists()]
     totals = IngestTotals()
-    if table == REJECTS:
-        count = log.record_rejects(cursor, ingest_id, _rejects_of(segment))
-        totals.rejects = count
-    else:
-        ids = pa.array([ingest_id] * segment.num_rows, pa.int64())
-        segment = segment.set_column(segment.schema.get_field_index("ingest_id"), "ingest_id", ids)
-        count, totals.skipped_duplicates = log.insert_rows(cursor, Table(table), segment)
-        totals.rows[table] = count
+    if not segments:
+        return totals, []
+    ingest_id = log.start(cursor, source, fmt)
+    for table in sorted({segment.table for segment in segments}):
+        part = [segment for segment in segments if segment.table == table]
+        if table == REJECTS:
+            rejects = pa.concat_tables([pq.read_table(segment.path) for segment in part])
+            totals.rejects += log.record_rejects(cursor, ingest_id, _rejects_of(rejects))
+            continue
+        count = _insert_files(cursor, Table(table), [str(segment.path) for segment in part], ingest_id)
+        totals.rows[table] += count
+        totals.skipped_duplicates += sum(segment.rows for segment in part) - count
         if table == Table.EVENTS.value and count:
             rollup.refresh_orders(cursor, ingest_id)
     log.finish(cursor, ingest_id, totals, None, None)
-    return count
+    names = [segment.path.name for segment in segments]
+    cursor.execute("INSERT INTO ingested_segments (name, imported_at) SELECT unnest($names), now()",
+                   {"names": names})
+    return totals, names
+
+
+def _chunks(segments: list[Segment], rows: int) -> Iterator[list[Segment]]:
+    chunk: list[Segment] = []
+    held = 0
+    for segment in segments:
+        if chunk and held + segment.rows > rows:
+            yield chunk
+            chunk, held = [], 0
+        chunk.append(segment)
+        held += segment.rows
+    if chunk:
+        yield chunk
+
+
+def _insert_files(
+    cursor: duckdb.DuckDBPyConnection, table: Table, files: list[str], ingest_id: int,
+) -> int:
+    """Rows inserted straight from Parquet segments: DuckDB reads them, no Python per row or GIL."""
+    rows = cursor.read_parquet(files)  # one schema: the caller groups segments by their columns
+    stamp = f"{int(ingest_id)}::BIGINT AS ingest_id"
+    rows = rows.project(f"* REPLACE ({stamp})" if "ingest_id" in rows.columns else f"*, {stamp}")
+    cursor.register("incoming_segments", rows)
+    try:
+        # As queries.ingest.insert_rows does for Arrow tables: by name, keys already stored skipped.
+        result = cursor.execute(
+            f"INSERT OR IGNORE INTO {table.value} BY NAME SELECT * FROM incoming_segments").fetchone()
+    finally:
+        cursor.unregister("incoming_segments")
+    return int(result[0]) if result else 0
+
+
+def _meta(schema: pa.Schema) -> tuple[str, str, str]:
+    meta = schema.metadata or {}
+    return tuple(meta.get(_META + b"." + key, b"").decode()  # type: ignore[return-value]
+                 for key in (b"table", b"source", b"format"))
 
 
 def rejects_table(rejects: list[Reject]) -> pa.Table:

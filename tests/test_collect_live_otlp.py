@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import os
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -19,8 +21,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from collectors.live import LiveWriter, SourceStats
+from collectors.otlp import OtlpParser
 from collectors.otlp_http import OtlpReceiver, SpanIntake
-from collectors.spool import Spool
+from collectors.rows import Where
+from collectors.spool import REJECTS, Spool, rejects_table
 from queries import Store, policy
 
 TRACE = "5b8efff798038103d269b633813fc60c"
@@ -44,11 +48,10 @@ def count(store: Store, sql: str) -> int:
 def receiver_for(store: Store, tmp_path: Path) -> Iterator[Callable[..., OtlpReceiver]]:
     started: list[OtlpReceiver] = []
 
-    def make(busy_timeout: float = 2.0, spool_limit: int = 1024**3, max_buffered: int = 400_000,
+    def make(busy_timeout: float = 2.0, spool_limit: int = 1024**3,
              max_body: int = 64 * 1024 * 1024) -> OtlpReceiver:
         writer = LiveWriter(store, Spool(tmp_path / "spool", spool_limit), busy_timeout=busy_timeout)
-        intake = SpanIntake(writer, SourceStats("otlp-http test", "otlp-http"),
-                            max_buffered=max_buffered, interval=0.2)
+        intake = SpanIntake(writer, SourceStats("otlp-http test", "otlp-http"), interval=0.2)
         receiver = OtlpReceiver("127.0.0.1", 0, intake, policy.load(), max_body=max_body)
         receiver.start()
         started.append(receiver)
@@ -91,10 +94,10 @@ def test_real_sdk_exporter_spans_land_in_the_store(store: Store, receiver_for) -
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("checkout")
     for number in range(20):
-        with tracer.start_as_current_span("order.capture",
-                                          attributes={"retail.order_id": f"#10{number:02d}"}):
-            with tracer.start_as_current_span("payment.authorize"):
-                pass
+        with (tracer.start_as_current_span("order.capture",
+                                           attributes={"retail.order_id": f"#10{number:02d}"}),
+              tracer.start_as_current_span("payment.authorize")):
+            pass
     provider.shutdown()
     receiver.stop()
     assert count(store, "SELECT count(*) FROM spans") == 40
@@ -151,9 +154,10 @@ def test_bad_requests_are_refused_with_the_right_status(receiver_for) -> None:
 def _hold(store_path: Path) -> subprocess.Popen[str]:
     """Another process that holds the store's lock until told to let go."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys\n"
-         f"con = duckdb.connect({str(store_path)!r})\nprint('held', flush=True)\n"
-         "sys.stdin.readline()\ncon.close()\nprint('released', flush=True)"],
+        [sys.executable, "-c", ("import duckdb, sys\n"
+                                f"con = duckdb.connect({str(store_path)!r})\n"
+                                "print('held', flush=True)\nsys.stdin.readline()\ncon.close()\n"
+                                "print('released', flush=True)")],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     return holder
@@ -167,38 +171,115 @@ def _release(holder: subprocess.Popen[str]) -> None:
     holder.wait()
 
 
-def test_busy_store_spools_and_the_next_writer_imports_once(store: Store, receiver_for,
-                                                            tmp_path: Path) -> None:
+def test_busy_store_spools_then_the_receiver_stores_them_itself(store: Store, receiver_for,
+                                                              tmp_path: Path) -> None:
+    receiver = receiver_for(busy_timeout=0.1)
+    stats = receiver.intake.stats
+    holder = _hold(store.path)
+    try:
+        for batch in range(3):
+            assert post(receiver, otlp_json(50, prefix=str(batch + 1)))[0] == 200
+            wait_until(lambda done=batch + 1: stats.spooled_rows == 50 * done)
+        assert list((tmp_path / "spool").glob("seg-*.parquet"))  # acknowledged = on disk
+    finally:
+        _release(holder)
+    wait_until(lambda: stats.rows["spans"] == 150)
+    assert stats.spooled_rows == 0
+    receiver.stop()
+    assert count(store, "SELECT count(*) FROM spans") == 150
+    assert count(store, "SELECT count(DISTINCT span_id) FROM spans") == 150
+    assert not list((tmp_path / "spool").glob("seg-*"))
+
+
+def test_spans_left_spooled_at_shutdown_are_imported_once_by_the_next_writer(
+        store: Store, receiver_for, tmp_path: Path) -> None:
     receiver = receiver_for(busy_timeout=0.1)
     holder = _hold(store.path)
     try:
         for batch in range(3):
             assert post(receiver, otlp_json(50, prefix=str(batch + 1)))[0] == 200
-            wait_until(lambda: receiver.intake.stats.spooled_rows == 50 * (batch + 1))
+        receiver.stop()  # the store is still held: the acknowledged spans stay in the spool
     finally:
         _release(holder)
+    assert receiver.intake.stats.spooled_rows == 150
     segments = list((tmp_path / "spool").glob("seg-*.parquet"))
-    assert segments
+    assert len(segments) == 3
     receiver.intake.writer.import_spool()
     receiver.intake.writer.import_spool()  # nothing left: importing again adds nothing
-    receiver.stop()
     assert count(store, "SELECT count(*) FROM spans") == 150
     assert count(store, "SELECT count(DISTINCT span_id) FROM spans") == 150
     assert count(store, "SELECT count(*) FROM ingested_segments") == len(segments)
     assert not list((tmp_path / "spool").glob("seg-*"))
 
 
-def test_busy_store_and_full_spool_answer_503_and_lose_nothing(store: Store, receiver_for) -> None:
-    receiver = receiver_for(busy_timeout=0.1, spool_limit=0, max_buffered=60)
+def test_busy_store_and_full_spool_answer_503_and_acknowledge_nothing(store: Store,
+                                                                      receiver_for) -> None:
+    receiver = receiver_for(busy_timeout=0.1, spool_limit=0)
     holder = _hold(store.path)
     try:
-        assert post(receiver, otlp_json(50))[0] == 200  # acknowledged: it will be stored
-        status, headers, body = post(receiver, otlp_json(50, prefix="2"))
+        status, headers, body = post(receiver, otlp_json(50))
         assert status == 503 and headers["Retry-After"] == "2"
         assert orjson.loads(body)["code"] == 14
     finally:
         _release(holder)
-    wait_until(lambda: receiver.intake.stats.rows["spans"] == 50)
-    assert post(receiver, otlp_json(50, prefix="2"))[0] == 200  # the retry is taken now
+    assert post(receiver, otlp_json(50))[0] == 200  # the retry is stored at once
+    assert receiver.intake.stats.rows["spans"] == 50
     receiver.stop()
-    assert count(store, "SELECT count(*) FROM spans") == 100
+    assert count(store, "SELECT count(*) FROM spans") == 50
+
+
+def test_a_spool_that_cannot_be_written_stores_directly(store: Store, receiver_for,
+                                                       tmp_path: Path) -> None:
+    (tmp_path / "spool").write_bytes(b"")  # a file where the spool folder should be
+    receiver = receiver_for()
+    assert post(receiver, otlp_json(20))[0] == 200
+    assert "cannot write the spool" in (receiver.intake.stats.error or "")
+    receiver.stop()
+    assert count(store, "SELECT count(*) FROM spans") == 20
+
+
+def test_many_small_segments_are_imported_together_once(store: Store, tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    for batch in range(15):
+        parser = OtlpParser("otlp-http test", policy.load())
+        rejects = parser.feed(orjson.loads(otlp_json(10, bad=batch % 5 == 0, prefix=f"{batch + 1:x}")),
+                              Where(batch + 1, 0, b""))
+        spool.write("spans", parser.buffer.take(None), "otlp-http test", "otlp")
+        if rejects:
+            spool.write(REJECTS, rejects_table(rejects), "otlp-http test", "otlp")
+    partial = pa.table({"trace_id": ["ab" * 16], "span_id": ["cd" * 8], "name": ["publish"]})
+    spool.write("spans", partial, "another collector", "otlp")  # older segments lack columns
+    writer = LiveWriter(store, spool)
+    writer.import_spool()
+    writer.import_spool()
+    assert count(store, "SELECT count(*) FROM spans") == 151
+    assert count(store, "SELECT count(*) FROM rejects") == 3
+    assert count(store, "SELECT count(*) FROM ingest_log") == 3  # spans, rejects, the other source
+    assert count(store, "SELECT count(*) FROM ingested_segments") == 19
+    assert spool.segments() == []
+
+
+def test_acknowledged_spans_survive_a_crash_of_the_receiver(tmp_path: Path) -> None:
+    db, home = tmp_path / "store.duckdb", tmp_path / "home"
+    env = {**os.environ, "BACKROOM_HOME": str(home)}
+    command = [sys.executable, "-m", "console.cli", "collect", "--db", str(db), "--json"]
+    cwd = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen([*command, "--otlp-http", "127.0.0.1:0"], stderr=subprocess.PIPE,
+                               stdout=subprocess.PIPE, env=env, cwd=cwd)
+    assert process.stderr is not None
+    port = int(process.stderr.readline().decode().rsplit(":", 1)[1].split("/")[0])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for batch in range(4):
+        connection.request("POST", "/v1/traces", otlp_json(100, prefix=str(batch + 1)),
+                           {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        assert (response.status, response.read()) == (200, b"{}")
+    process.kill()  # no shutdown flush: only what was durable before each answer remains
+    process.communicate(timeout=30)
+    follow = tmp_path / "empty.jsonl"
+    follow.write_bytes(b"")
+    rerun = subprocess.run([*command, "--follow", str(follow), "--once"], capture_output=True,
+                           env=env, cwd=cwd, timeout=60, check=False)
+    assert rerun.returncode == 0, rerun.stderr
+    assert count(Store.at(db), "SELECT count(*) FROM spans") == 400
+    assert count(Store.at(db), "SELECT count(DISTINCT span_id) FROM spans") == 400
