@@ -1,16 +1,19 @@
 """The DuckDB-native fast path for CloudEvents JSON Lines, with a line-by-line Python fallback.
 
-DuckDB reads the file's raw lines (with their line numbers), parses each once and computes
-every canonical `events` column in SQL (collectors/sql/events_fast.sql), exactly as
-`collectors.cloudevents.EventsParser` does. A line that SQL cannot take with certainty
-(invalid or lax JSON, a batch array, `data_base64`, an unusual type or timestamp shape,
-a blank line) is handed back by number and goes through the Python parser, so its rows,
-rejects (file, line, reason) and counts are what the Python path would give.
+DuckDB reads the file's raw lines, parses each and computes every canonical `events` column in
+SQL (collectors/sql/events_fast.sql), exactly as `collectors.cloudevents.EventsParser` does, and
+inserts them in one statement. A line that SQL cannot take with certainty (invalid or lax JSON,
+a key twice, a batch array, `data_base64`, an unusual type or timestamp shape, a blank line) is
+left out; when any line was, a second statement names them by their text, Python finds them
+in the file and the Python parser reads them, so their rows, rejects (file, line, reason) and
+counts are what the Python path would give. Whatever cannot be lined up exactly undoes the
+insert and hands the whole file to the Python path.
 """
 
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -26,31 +29,48 @@ from collectors.detect import Records
 from collectors.rows import Where, split_paths
 from queries.policy import Policy
 
-_CHUNK = 8 * 1024 * 1024
+CHUNK = 8 * 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
+EVENT_LINE_BYTES = 2 * 1024 * 1024  # DuckDB's CSV reader skips longer lines: then Python reads
+# Lines left to Python are fetched by their text: past these the Python path reads the file.
+MAX_SLOW_LINES = 250_000
+MAX_SLOW_BYTES = 256 * 1024 * 1024
 # The JSON members the SQL reads; each arrives as its JSON text, so types can be checked.
 _TOP = (*REQUIRED, "time", "recordedtime", "traceparent", "channel", "data_base64")
 _DATA = ("order_name", "customer_email", "store_id", "sku", "quantity", "amount", "currency",
          "movement_id", "kind", "system")
 
 
-def _sql(name: str) -> str:
+def sql(name: str) -> str:
+    """The text of collectors/sql/NAME.sql."""
     return (resources.files("collectors") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def _literal(text: str) -> str:
+def literal(text: str) -> str:
+    """`text` as an SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
-def _ident(name: str) -> str:
+def ident(name: str) -> str:
+    """`name` as an SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def key_bits(name: str, keys: Sequence[str]) -> str:
+    """SQL giving each of `keys` its own bit (and any other key 0), for `fastpath_once`."""
+    assert len(keys) < 63
+    cases = " ".join(f"WHEN {literal(key)} THEN {1 << bit}" for bit, key in enumerate(keys))
+    return f"CASE {name} {cases} ELSE 0 END"
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The SQL of the fast path for one policy."""
+    """The SQL of the CloudEvents fast path for one policy."""
 
-    sql: str
+    insert: str
+    check: str
+    keys: str
     macros: str
 
 
@@ -67,22 +87,26 @@ def plan_for(policy: Policy) -> Plan | None:
         names = top if source == "" else data
         if key not in names:
             names.append(key)
-        terms.append(f"{holder}.{_ident(key)}")
+        terms.append(f"{holder}.{ident(key)}")
     structure = {name: "JSON" for name in top}
     structure["data"] = {name: "JSON" for name in data}
     order_id = ("coalesce(" + ", ".join(f"fastpath_text({t})" for t in terms) + ")"
                 if terms else "NULL")
     order_ok = " AND ".join(f"fastpath_is_str({t})" for t in terms) or "true"
     states = " ".join(
-        f"WHEN {_literal(event_type)} THEN {_literal(state)}"
+        f"WHEN {literal(event_type)} THEN {literal(state)}"
         for event_type, state in policy.states.items()
     ) or "WHEN NULL THEN NULL"
-    sql = (_sql("events_fast")
-           .replace("/*STRUCTURE*/", _literal(orjson.dumps(structure).decode()))
-           .replace("/*STATE*/", states)
-           .replace("/*ORDER_ID_OK*/", f"({order_ok})")
-           .replace("/*ORDER_ID*/", order_id))
-    return Plan(sql, _sql("fastpath_macros"))
+    lines = (sql("events_fast")
+             .replace("/*STRUCTURE*/", literal(orjson.dumps(structure).decode()))
+             .replace("/*TOP_BITS*/", key_bits("k", [*top, "data"]))
+             .replace("/*DATA_BITS*/", key_bits("k", data))
+             .replace("/*STATE*/", states)
+             .replace("/*ORDER_ID_OK*/", f"({order_ok})")
+             .replace("/*ORDER_ID*/", order_id))
+    return Plan(sql("events_insert").replace("/*LINES*/", lines),
+                sql("events_check").replace("/*LINES*/", lines),
+                sql("events_keys").replace("/*LINES*/", lines), sql("fastpath_macros"))
 
 
 @dataclass(frozen=True)
@@ -90,22 +114,24 @@ class Layout:
     """What a pass over the file's bytes found: its lines and what rules the fast path out."""
 
     lines: int  # as Records counts them: every newline, plus an unterminated last line
-    carriage_returns: bool  # DuckDB's CSV reader splits lines on a lone CR too: Python's job
+    # DuckDB's CSV reader splits lines on a lone CR, and on the control character the fast
+    # paths use as column delimiter: such files are Python's job.
+    splits_otherwise: bool
 
 
 def layout_of(path: Path) -> Layout | None:
     """Count the lines of a plain (not gzip) file; None when it is compressed."""
-    lines, cr, last = 0, False, b"\n"
+    lines, odd, last = 0, False, b"\n"
     with path.open("rb") as handle:
         if handle.peek(2)[:2] == _GZIP_MAGIC:
             return None
-        while chunk := handle.read(_CHUNK):
+        while chunk := handle.read(CHUNK):
             lines += chunk.count(b"\n")
-            cr = cr or b"\r" in chunk
+            odd = odd or b"\r" in chunk or b"\x01" in chunk
             last = chunk
     if not last.endswith(b"\n"):
         lines += 1
-    return Layout(lines, cr)
+    return Layout(lines, odd)
 
 
 def usable(path: Path, head: bytes, policy: Policy) -> Layout | None:
@@ -113,7 +139,7 @@ def usable(path: Path, head: bytes, policy: Policy) -> Layout | None:
     if detect.is_document(head) or plan_for(policy) is None:
         return None
     layout = layout_of(path)
-    if layout is None or layout.carriage_returns or layout.lines == 0:
+    if layout is None or layout.splits_otherwise or layout.lines == 0:
         return None
     return layout
 
@@ -132,37 +158,89 @@ class FastResult:
 
 
 class LayoutChanged(RuntimeError):
-    """DuckDB saw other lines than Python counts: the caller must roll back and read in Python."""
+    """DuckDB and Python do not see the same lines: the Python path must read the whole file."""
+
+
+def scalar(cursor: duckdb.DuckDBPyConnection) -> int:
+    """The one number a statement returned."""
+    row = cursor.fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def load_events(
     cursor: duckdb.DuckDBPyConnection, path: Path, policy: Policy, ingest_id: int, layout: Layout,
 ) -> FastResult:
-    """Insert every line the SQL can take; return the counts and the other lines' numbers."""
+    """Insert every line the SQL can take; return the counts and the other lines' numbers.
+
+    Raises LayoutChanged, with this ingest's rows removed again, when the file must be read
+    by the Python path instead.
+    """
     plan = plan_for(policy)
     assert plan is not None
     cursor.execute("SET TimeZone = 'UTC'")
     cursor.execute(plan.macros)
-    cursor.execute(plan.sql, {"path": str(path)})
+    params: dict[str, Any] = {"path": str(path), "longest": EVENT_LINE_BYTES}
+    inserted = scalar(cursor.execute(plan.insert, {**params, "ingest_id": ingest_id}))
+    if inserted == layout.lines:  # every line taken and new: nothing left to line up
+        return FastResult(inserted, inserted)
     try:
-        seen, last = cursor.execute(
-            "SELECT count(*), coalesce(max(line_no), 0) FROM fastpath_stage").fetchone() or (0, 0)
-        if seen != layout.lines or last != layout.lines:
-            raise LayoutChanged(f"DuckDB read {seen} lines, Python counts {layout.lines}")
-        result = FastResult()
-        row = cursor.execute(
-            "INSERT OR IGNORE INTO events BY NAME SELECT * EXCLUDE (line_no, fast), "
-            "$ingest_id::BIGINT AS ingest_id FROM fastpath_stage WHERE fast",
-            {"ingest_id": ingest_id},
-        ).fetchone()
-        result.inserted = int(row[0]) if row else 0
-        taken, slow = cursor.execute(
-            "SELECT count(*) FILTER (fast), list(line_no ORDER BY line_no) FILTER (NOT fast) "
-            "FROM fastpath_stage").fetchone() or (0, None)
-        result.taken, result.slow_lines = int(taken), list(slow or [])
-        return result
+        taken, slow = _leftovers(cursor, plan, params, layout, inserted)
+        return FastResult(taken, inserted, locate(path, slow, layout))
+    except LayoutChanged:
+        cursor.execute("DELETE FROM events WHERE ingest_id = $id", {"id": ingest_id})
+        raise
+
+
+def _leftovers(
+    cursor: duckdb.DuckDBPyConnection, plan: Plan, params: dict[str, Any], layout: Layout,
+    inserted: int,
+) -> tuple[int, list[str]]:
+    """(lines the SQL took, text of each line it left), checked against the file's layout."""
+    cursor.execute(plan.check, params)
+    try:
+        lines, taken, slow_bytes = cursor.execute(
+            "SELECT count(*), count(*) FILTER (fast), coalesce(sum(strlen(slow_line)), 0) "
+            "FROM fastpath_check").fetchone() or (0, 0, 0)
+        if lines != layout.lines:
+            raise LayoutChanged(f"DuckDB read {lines} lines, Python counts {layout.lines}")
+        if lines - taken > MAX_SLOW_LINES or slow_bytes > MAX_SLOW_BYTES:
+            raise LayoutChanged(f"{lines - taken} lines need Python: it reads the whole file")
+        # Keys can collide only when some line was a duplicate or a line left to Python has one.
+        valid_slow = scalar(cursor.execute(
+            "SELECT count(*) FROM fastpath_check WHERE NOT fast AND json_valid(trim(slow_line, "
+            "' ' || chr(9) || chr(65279)))"))
+        if (taken > inserted or valid_slow) and scalar(cursor.execute(plan.keys, params)):
+            raise LayoutChanged("lines of different text share a key")
+        slow = cursor.execute(
+            "SELECT slow_line FROM fastpath_check WHERE NOT fast").fetchall()
+        return int(taken), [text for (text,) in slow]
     finally:
-        cursor.execute("DROP TABLE IF EXISTS fastpath_stage")
+        cursor.execute("DROP TABLE IF EXISTS fastpath_check")
+
+
+def locate(path: Path, texts: Sequence[str], layout: Layout) -> list[int]:
+    """The numbers of the lines whose text is one of `texts`, each text as often as given.
+
+    `texts` are lines as DuckDB's CSV reader gave them (without the line end, and without a
+    byte-order mark at the start of the file); LayoutChanged unless every one is found.
+    """
+    if not texts:
+        return []
+    wanted = Counter(text.encode("utf-8", errors="surrogatepass") for text in texts)
+    found: Counter[bytes] = Counter()
+    numbers: list[int] = []
+    number = 0
+    with path.open("rb", buffering=CHUNK) as handle:
+        for number, data in enumerate(handle, 1):
+            text = data[:-1] if data.endswith(b"\n") else data
+            if number == 1 and text.startswith(_BOM):
+                text = text[3:]
+            if text in wanted:
+                found[text] += 1
+                numbers.append(number)
+    if found != wanted or number != layout.lines:
+        raise LayoutChanged("the lines left to Python are not where DuckDB saw them")
+    return numbers
 
 
 class SlowLines:
@@ -182,7 +260,7 @@ class SlowLines:
     def __iter__(self) -> Iterator[tuple[Any, Where]]:
         wanted = iter(self.numbers)
         target = next(wanted, None)
-        with self.path.open("rb", buffering=_CHUNK) as handle:
+        with self.path.open("rb", buffering=CHUNK) as handle:
             while target is not None and (data := handle.readline()):
                 number = self.line + 1
                 if number == target:

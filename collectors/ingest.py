@@ -9,12 +9,12 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import duckdb
 from opentelemetry import trace
 
-from collectors import detect, fastpath
+from collectors import detect, fastpath, fastpath_otlp
 from collectors import spool as spooling
 from collectors.cloudevents import EventsParser
 from collectors.detect import Failed, Records
@@ -69,10 +69,10 @@ class Units:
         if context is not None:
             context.__exit__(*exc_info)
 
-    def __enter__(self) -> Units:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._close(*exc_info)
 
 
@@ -123,11 +123,15 @@ class FileIngest:
         self, store: Store, policy: Policy, *, batch_rows: int = BATCH_ROWS,
         commit_every: int = COMMIT_EVERY_BATCHES, max_line: int = detect.MAX_LINE_BYTES,
         progress: Callable[[FileReport, int, int], None] | None = None, fast_path: bool = True,
+        otlp_fast_path: bool = False,
     ) -> None:
         self.store, self.policy = store, policy
         self.batch_rows, self.commit_every, self.max_line = batch_rows, commit_every, max_line
         self.progress = progress
         self.fast_path = fast_path  # False forces the line-by-line Python path (tests, benches)
+        # The OTLP fast path stores what the Python parser stores but is slower than it on this
+        # machine's two cores (README, Performance), so it runs only when asked for.
+        self.otlp_fast_path = otlp_fast_path
 
     def run(self, path: Path, fmt: str) -> FileReport:
         """Ingest one file with `fmt` ('auto' detects it from the content)."""
@@ -186,28 +190,42 @@ class FileIngest:
         run.report.records += 1
 
     def _fast(self, units: Units, run: _FileRun, head: bytes, resume: Any) -> bool:
-        """Ingest a CloudEvents file in DuckDB (collectors/fastpath.py); False if it cannot."""
+        """Ingest a CloudEvents or OTLP JSON lines file in DuckDB; False if it cannot.
+
+        collectors/fastpath.py and collectors/fastpath_otlp.py store what they can vouch for
+        and name the lines left to the Python parser, which reads just those.
+        """
         # One SQL statement is one unit of work for the whole file: a caller that asked for
         # small units (to release the store often, or to test resuming) gets the Python path.
         small_units = self.batch_rows < BATCH_ROWS
-        if not self.fast_path or small_units or run.fmt != detect.EVENTS or resume is not None:
+        if not self.fast_path or small_units or resume is not None:
             return False
-        layout = fastpath.usable(run.path, head, self.policy)
+        if run.fmt == detect.EVENTS:
+            layout = fastpath.usable(run.path, head, self.policy)
+        elif run.fmt == detect.OTLP and self.otlp_fast_path:
+            layout = fastpath_otlp.usable(run.path, head)
+        else:
+            return False
         if layout is None:
             return False
         try:
             with _tracer.start_as_current_span("ingest fast path"):
-                result = fastpath.load_events(
-                    units.cursor(), run.path, self.policy, run.ingest_id, layout)
+                if run.fmt == detect.EVENTS:
+                    result = fastpath.load_events(
+                        units.cursor(), run.path, self.policy, run.ingest_id, layout)
+                else:
+                    result = fastpath_otlp.load_spans(
+                        units.cursor(), run.path, self.policy, run.ingest_id,
+                        max_line=self.max_line)
         except fastpath.LayoutChanged:
             return False
-        events = Table.EVENTS.value
-        run.report.records += result.taken
-        run.report.rows[events] += result.inserted
-        run.report.skipped_duplicates += result.duplicates
-        run.totals.rows[events] += result.inserted
-        run.totals.skipped_duplicates += result.duplicates
         parser = make_parser(run.fmt, str(run.path), self.policy)
+        table = parser.table.value
+        run.report.records += result.taken
+        run.report.rows[table] += result.inserted
+        run.report.skipped_duplicates += result.duplicates
+        run.totals.rows[table] += result.inserted
+        run.totals.skipped_duplicates += result.duplicates
         slow = fastpath.SlowLines(run.path, result.slow_lines, layout, max_line=self.max_line)
         self._consume(units, run, parser, slow)  # type: ignore[arg-type]
         return True
@@ -303,6 +321,7 @@ def ingest_paths(
     commit_every: int = COMMIT_EVERY_BATCHES,
     max_line_bytes: int = detect.MAX_LINE_BYTES,
     fast_path: bool = True,
+    otlp_fast_path: bool = False,
 ) -> IngestReport:
     """Ingest files and folders (walked recursively, sorted), each file's format told by content."""
     if fmt != "auto" and fmt not in detect.FORMATS:
@@ -323,6 +342,7 @@ def ingest_paths(
     driver = FileIngest(
         store, effective, batch_rows=batch_rows, commit_every=commit_every,
         max_line=max_line_bytes, progress=progress, fast_path=fast_path,
+        otlp_fast_path=otlp_fast_path,
     )
     _import_spool(store, report)
     with _collector_paused():

@@ -46,6 +46,13 @@ def line(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
+# Keys given twice: one the SQL reads (top level, in data) and one it does not.
+TWICE: list[bytes] = [
+    b'{"specversion":"1.0","id":"ev-32","source":"/erp/d365","type":"x","id":"ev-32b"}',
+    (b'{"specversion":"1.0","id":"ev-33","source":"/erp/d365","type":"x",'
+     b'"data":{"sku":"first","sku":"second","other":1,"other":2}}'),
+    b'{"specversion":"1.0","id":"ev-34","source":"/erp/d365","type":"x","extra":1,"extra":2}',
+]
 QUIRKS: list[bytes] = [
     line(event(1)),
     line(event(2, traceparent="00-8F0BE21124179C3DD9F73817CE6E118D-AF94ACD3CF92C190-01")),
@@ -74,10 +81,14 @@ QUIRKS: list[bytes] = [
                                                        "order_name": "caf\u00e9 \"quoted\""})),
     b'{"specversion":"1.0", "id":"ev-25", "source":"/erp/d365", "type":"invoice.posted"}  ',
     b'  {"specversion":"1.0","id":"ev-26","source":"/erp/d365","type":"invoice.posted"}',
-    b'{"specversion":"1.0","id":"ev-27","source":"/erp/d365","type":"invoice.posted",'
-    b'"data":{"order_name":"\\u00e9\\/x","amount":1e2}}',
+    (b'{"specversion":"1.0","id":"ev-27","source":"/erp/d365","type":"invoice.posted",'
+     b'"data":{"order_name":"\\u00e9\\/x","amount":1e2}}'),
     line(event(28, time="2026-12-02T24:00:00Z", recordedtime="0001-01-01T00:00:00+01:00")),
     line(event(29, data={"order_id": "\u2003", "store_id": "\u00a0x"})),
+    line(event(30, data={"amount": 1234567890123456.78, "quantity": 3})),
+    line(event(31, data={"amount": 1234567890123.45, "sku": "a,}b", "kind": "x, NaN"})),
+    *TWICE,
+    line(event(35, data={"nested": [[[[{"deep": "x" * 3000}]]]], "amount": "12.50"})),
     line(event(1)),  # a duplicate of the first line
 ]
 BROKEN: list[bytes] = [
@@ -93,6 +104,13 @@ BROKEN: list[bytes] = [
     b"",
     b"   ",
     b'{"a":1}\x01{"b":2}',
+    b'{"specversion":"1.0","id":"ev-b6","source":"/pos/store/1","type":"x","data":{"a":1e400}}',
+    b'{"specversion":"1.0","id":"ev-b7","source":"/pos/store/1","type":"x","n":' + b"9" * 400
+    + b"}",
+    b'{"specversion":"1.0","id":"ev-b8","source":"/pos/store/1","type":"x","data":'
+    + b"[" * 1100 + b"]" * 1100 + b"}",
+    b'{"specversion":"1.0","id":"ev-b9","source":"/pos/store/1","type":"x","data":{"a":-Infinity}}',
+    b'{"specversion":"1.0","id":"ev-b10","source":"/pos/store/1","type":"x","data":{"a":[1, ]}}',
 ]
 
 
@@ -189,5 +207,44 @@ def test_files_the_sql_cannot_line_up_are_read_in_python(tmp_path: Path, policy:
 
     assert fastpath.usable(crlf, crlf.read_bytes(), policy) is None
     assert fastpath.plan_for(dotted) is None
-    (fast, fast_rows, _), (slow, slow_rows, _) = both_ways(tmp_path, "crlf.jsonl", policy)
+    (fast, fast_rows, _), (_, slow_rows, _) = both_ways(tmp_path, "crlf.jsonl", policy)
     assert fast_rows == slow_rows and fast.rows["events"] == 2
+
+
+def test_lines_of_different_text_with_one_key_give_the_python_rows(tmp_path: Path,
+                                                                    policy: Policy) -> None:
+    first, second = line(event(1, channel="pos")), line(event(1, channel="ecommerce"))
+    odd = line(event(1, channel="bopis", time="2026-12-02 10:00:10Z"))  # Python's to read
+    for name, lines in {
+        "both-fast": [first, second],
+        "slow-first": [odd, first],
+        "fast-first": [first, odd],
+        "same-text": [first, first, line(event(2))],
+    }.items():
+        write(tmp_path / f"{name}.jsonl", lines)
+        (fast, fast_rows, _), (slow, slow_rows, _) = both_ways(tmp_path, f"{name}.jsonl", policy)
+        assert fast_rows == slow_rows, name
+        assert counts(fast) == counts(slow), name
+
+
+def test_keys_read_twice_and_lax_json_are_left_to_python(tmp_path: Path, policy: Policy,
+                                                         store: Store) -> None:
+    lines = [line(event(1)), *TWICE, BROKEN[-2], BROKEN[-1], BROKEN[-3],
+             line(event(2, data={"sku": "a,}b"}))]  # looks lax: Python's, only slower
+    path = write(tmp_path / "twice.jsonl", lines)
+    layout = fastpath.usable(path, path.read_bytes(), policy)
+    assert layout is not None
+
+    with store.writing() as cursor:
+        result = fastpath.load_events(cursor, path, policy, 1, layout)
+        cursor.execute("ROLLBACK")
+        cursor.execute("BEGIN TRANSACTION")
+
+    # ev-34's twice-given key is one the SQL does not read, so the SQL takes that line.
+    assert result.slow_lines == [2, 3, 5, 6, 7, 8]
+
+
+def test_a_file_with_a_control_byte_is_read_in_python(tmp_path: Path, policy: Policy) -> None:
+    path = write(tmp_path / "control.jsonl", [line(event(1)), b'{"a":1}\x01{"b":2}'])
+
+    assert fastpath.usable(path, path.read_bytes(), policy) is None

@@ -1,44 +1,34 @@
--- The DuckDB-native fast path for CloudEvents JSON Lines (collectors/fastpath.py).
--- Every line of the file is read raw, with its 1-based line number, parsed once with
--- json_transform and turned into the canonical `events` columns exactly as
--- collectors/cloudevents.py does. `fast` is false for every line this SQL cannot take
--- with certainty (invalid or lax JSON, arrays, data_base64, unusual types or shapes);
+-- The DuckDB-native fast path for CloudEvents JSON Lines (collectors/fastpath.py): one row per
+-- line of the file with the canonical `events` columns, computed exactly as
+-- collectors/cloudevents.py does, and `fast`, false for every line this SQL cannot take with
+-- certainty (invalid or lax JSON, a key twice, arrays, data_base64, unusual types or shapes);
 -- those lines go to the Python parser, so rejects keep their file, line and reason.
--- Placeholders: /*STRUCTURE*/ (json_transform structure), /*STATE*/ (type -> state),
--- /*ORDER_ID*/ and /*ORDER_ID_OK*/ (the policy's correlation paths).
-CREATE OR REPLACE TEMP TABLE fastpath_stage AS
-WITH raw AS (
-    SELECT ordinality AS line_no, line
-    FROM read_csv($path, columns = {'line': 'VARCHAR'}, delim = '\x01', quote = '', escape = '',
-                  header = false, auto_detect = false, strict_mode = false, ignore_errors = true,
-                  new_line = '\n', max_line_size = 2097152)
-         WITH ORDINALITY
-), parsed AS (
-    SELECT line_no, line,
-           CASE WHEN starts_with(line, '{') AND ends_with(line, '}')
-                     -- yyjson takes trailing commas and NaN/Infinity, orjson refuses them
-                     AND NOT contains(line, ',}') AND NOT contains(line, ',]')
-                     AND NOT ((contains(line, ', ') OR contains(line, chr(44) || chr(9)))
-                              AND regexp_matches(line, ',\s*[\]}]'))
-                     AND NOT ((contains(line, 'NaN') OR contains(line, 'nan')
-                               OR contains(line, 'NAN') OR contains(line, 'Inf')
-                               OR contains(line, 'INF') OR contains(line, ':inf')
-                               OR contains(line, ':-inf') OR contains(line, ': inf')
-                               OR contains(line, ',inf') OR contains(line, '[inf'))
-                              AND regexp_matches(line, '(?i)[:,\[]\s*[-+]?(nan|inf)'))
-                THEN json_transform(CASE WHEN json_valid(line) THEN line END, /*STRUCTURE*/) END AS e
-    FROM raw
+-- events_insert.sql, events_check.sql and events_keys.sql select from it.
+-- Placeholders: STRUCTURE (json_transform structure), STATE (type -> state), TOP_BITS and
+-- DATA_BITS (key -> its bit, for the members read), ORDER_ID and ORDER_ID_OK (the policy's
+-- correlation paths).
+WITH parsed AS (
+    SELECT line,
+           -- json_transform and json_keys parse again; the cast keeps the text as it is.
+           CASE WHEN starts_with(line, '{') AND ends_with(line, '}') AND NOT fastpath_lax(line)
+                     AND NOT fastpath_deep(line)
+                THEN TRY_CAST(line AS JSON) END AS doc
+    FROM fastpath_lines($path, $longest)
 ), shaped AS (
-    SELECT line_no, line, e,
+    SELECT line, doc, e,
+           fastpath_once(list_transform(keys[1], k -> /*TOP_BITS*/))
+           AND fastpath_once(list_transform(keys[2], k -> /*DATA_BITS*/)) AS unique_keys,
            fastpath_str(e.specversion) AS specversion, fastpath_str(e.id) AS event_id,
            fastpath_str(e.source) AS source, fastpath_str(e.type) AS type,
            fastpath_str(e.time) AS time_text, fastpath_str(e.recordedtime) AS recorded_text,
            fastpath_str(e.traceparent) AS tp_text,
            lower(fastpath_str(e.traceparent)) AS tp
-    FROM parsed
+    FROM (SELECT line, doc, json_transform(doc, /*STRUCTURE*/) AS e,
+                 json_keys(doc, ['$', '$.data']) AS keys
+          FROM parsed)
 )
-SELECT line_no,
-       coalesce(e IS NOT NULL
+SELECT line,
+       coalesce(e IS NOT NULL AND unique_keys
        AND specversion = '1.0' AND event_id <> '' AND source <> '' AND type <> ''
        AND NOT contains(source, '://')
        AND e.data_base64 IS NULL
@@ -77,5 +67,5 @@ SELECT line_no,
        CASE WHEN fastpath_trace_valid(tp) THEN substr(tp, 4, 32) END AS trace_id,
        CASE WHEN fastpath_trace_valid(tp) THEN substr(tp, 37, 16) END AS parent_span_id,
        tp_text AS traceparent,
-       line AS payload
+       doc AS payload
 FROM shaped

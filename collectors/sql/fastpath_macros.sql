@@ -1,5 +1,31 @@
--- Helpers of the fast path: the Python coercions of collectors/rows.py, for the shapes the
--- fast path takes. `j` is a value as json_transform gives it with type JSON: its JSON text.
+-- Helpers of the fast paths (collectors/fastpath.py, collectors/fastpath_otlp.py): the raw
+-- lines of a file, the lines orjson would refuse although DuckDB's reader takes them, and the
+-- Python coercions of collectors/rows.py for the shapes the fast paths take. `j` is a value as
+-- json_transform gives it with type JSON: its JSON text, written back by DuckDB.
+
+-- Every line of a file as it is, one row per line (an empty line is NULL). The delimiter is a
+-- control character, which valid JSON never holds raw; the caller has checked that the file
+-- holds none, so no line is split.
+CREATE OR REPLACE TEMP MACRO fastpath_lines(path, longest) AS TABLE
+    SELECT line
+    FROM read_csv(path, columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '',
+                  header = false, auto_detect = false, strict_mode = false, ignore_errors = true,
+                  new_line = '\n', max_line_size = longest, buffer_size = 16 * longest);
+-- A line DuckDB's JSON reader takes but orjson refuses or reads otherwise: trailing commas,
+-- NaN or Infinity, numbers beyond a double (an exponent of 100 or more, 200 digits). Strings
+-- that merely look like these send a good line to Python, which is only slower.
+CREATE OR REPLACE TEMP MACRO fastpath_lax(line) AS
+    regexp_matches(line, ',\s*[\]}]|[:,\[]\s*[-+]?([nN][aA][nN]|[iI][nN][fF])'
+                         || '|[:,\[]\s*-?[0-9]+(\.[0-9]+)?[eE]\+?0*[1-9][0-9]{2}|[0-9]{200}');
+-- A line that might nest deeper than orjson's 1024 levels (it has more brackets than that:
+-- rare in CloudEvents, so such a line simply goes to Python).
+CREATE OR REPLACE TEMP MACRO fastpath_deep(line) AS
+    CASE WHEN strlen(line) >= 2050  -- a CASE, so that short lines skip the counting
+         THEN strlen(line) - strlen(replace(replace(line, '{', ''), '[', '')) > 1024
+         ELSE false END;
+-- No key the SQL reads twice in one object (orjson keeps the last value, DuckDB the first):
+-- `bits` holds one bit per key read, 0 for the others, for each key json_keys listed.
+CREATE OR REPLACE TEMP MACRO fastpath_once(bits) AS coalesce(list_sum(bits) = list_bit_or(bits), true);
 CREATE OR REPLACE TEMP MACRO fastpath_str(j) AS
     CASE WHEN starts_with(j, '"') THEN
         CASE WHEN contains(j, '\') THEN json_extract_string(j, '$')
@@ -23,12 +49,14 @@ CREATE OR REPLACE TEMP MACRO fastpath_is_quantity(j) AS
 CREATE OR REPLACE TEMP MACRO fastpath_quantity(j) AS
     CASE WHEN TRY_CAST(j AS BIGINT) BETWEEN -2147483648 AND 2147483647
          THEN TRY_CAST(j AS INTEGER) END;
--- amount(): numbers with at most two decimals and 16 integer digits; others to Python.
+-- amount(): integers of up to 16 digits, and numbers with at most two decimals that a double
+-- holds exactly to the cent (15 significant digits: Python reads them as floats first).
 CREATE OR REPLACE TEMP MACRO fastpath_is_amount(j) AS
     j IS NULL OR j IN ('true', 'false') OR starts_with(j, '{') OR starts_with(j, '[')
-    OR regexp_full_match(j, '-?\d{1,16}(\.\d{1,2})?');
+    OR regexp_full_match(j, '-?(\d{1,16}|\d{1,13}\.\d{1,2})');
 CREATE OR REPLACE TEMP MACRO fastpath_amount(j) AS
-    CASE WHEN regexp_full_match(j, '-?\d{1,16}(\.\d{1,2})?') THEN CAST(j AS DECIMAL(18, 2)) END;
+    CASE WHEN regexp_full_match(j, '-?(\d{1,16}|\d{1,13}\.\d{1,2})')
+         THEN TRY_CAST(j AS DECIMAL(18, 2)) END;
 -- parse_traceparent() on a lower-cased plain header (other shapes go to Python).
 CREATE OR REPLACE TEMP MACRO fastpath_trace_valid(tp) AS
     CASE WHEN tp IS NOT NULL THEN
