@@ -29,6 +29,8 @@ from collectors import detect, fastpath
 from collectors.fastpath import FastResult, Layout, LayoutChanged, literal
 from collectors.otlp import SPAN_KINDS, STATUS_CODES, OtlpParser
 from collectors.rows import split_paths
+from queries import ingest as log
+from queries.ingest import Table
 from queries.policy import Policy
 
 SLICE_BYTES = 16 * 1024 * 1024  # the lines one worker gives DuckDB at once
@@ -263,7 +265,8 @@ def _store(
     good = pc.filter(verdicts.column("line_no"), verdicts.column("ok_all"))
     result.slow_lines += sorted(set(part.numbers) - set(good.to_pylist()))
     taken = rows.filter(pc.is_in(rows.column("line_no"), good)).drop_columns(["line_no", "ok"])
-    cursor.register("fastpath_otlp_rows", taken)
+    cursor.register("fastpath_otlp_rows", taken.append_column(
+        "ingest_id", pa.array([ingest_id] * taken.num_rows, pa.int64())))
     try:
         distinct, different = cursor.execute(
             "SELECT count(DISTINCT (trace_id, span_id)), "
@@ -271,10 +274,7 @@ def _store(
         ).fetchone() or (0, 0)
         if different != distinct:  # INSERT OR IGNORE would keep any of them, not the first
             raise LayoutChanged("spans of one id with different content")
-        inserted = fastpath.scalar(cursor.execute(
-            "INSERT OR IGNORE INTO spans BY NAME "
-            "SELECT *, $ingest_id::BIGINT AS ingest_id FROM fastpath_otlp_rows",
-            {"ingest_id": ingest_id}))
+        inserted = log.insert_relation(cursor, Table.SPANS, "fastpath_otlp_rows")
     finally:
         cursor.unregister("fastpath_otlp_rows")
     result.taken += taken.num_rows

@@ -231,12 +231,9 @@ def _insert_files(
     rows = rows.project(f"* REPLACE ({stamp})" if "ingest_id" in rows.columns else f"*, {stamp}")
     cursor.register("incoming_segments", rows)
     try:
-        # As queries.ingest.insert_rows does for Arrow tables: by name, keys already stored skipped.
-        result = cursor.execute(
-            f"INSERT OR IGNORE INTO {table.value} BY NAME SELECT * FROM incoming_segments").fetchone()
+        return log.insert_relation(cursor, table, "incoming_segments")
     finally:
         cursor.unregister("incoming_segments")
-    return int(result[0]) if result else 0
 
 
 def _meta(schema: pa.Schema) -> tuple[str, str, str]:

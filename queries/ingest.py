@@ -11,6 +11,8 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from queries import rollup
+
 
 class Table(enum.StrEnum):
     """The canonical tables a collector may write."""
@@ -96,13 +98,23 @@ def insert_rows(cursor: duckdb.DuckDBPyConnection, table: Table, rows: pa.Table)
         return 0, 0
     cursor.register("incoming_rows", rows)
     try:
-        result = cursor.execute(
-            f"INSERT OR IGNORE INTO {Table(table).value} BY NAME SELECT * FROM incoming_rows"
-        ).fetchone()
+        inserted = insert_relation(cursor, table, "incoming_rows")
     finally:
         cursor.unregister("incoming_rows")
-    inserted = int(result[0]) if result else 0
     return inserted, rows.num_rows - inserted
+
+
+def insert_relation(cursor: duckdb.DuckDBPyConnection, table: Table, relation: str) -> int:
+    """Insert the rows of a registered relation by column name, keys already stored skipped.
+
+    Every writer of canonical rows comes through here, so that what follows an insert (a batch of
+    spans notes its traces' time windows) happens in the same unit of work. Returns rows inserted.
+    """
+    result = cursor.execute(
+        f"INSERT OR IGNORE INTO {Table(table).value} BY NAME SELECT * FROM {relation}").fetchone()
+    if Table(table) is Table.SPANS:
+        rollup.note_trace_windows(cursor, relation)
+    return int(result[0]) if result else 0
 
 
 def record_rejects(

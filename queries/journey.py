@@ -139,8 +139,11 @@ def load(
     named = {row["trace_id"] for row in events + dlq}
     named.update(row["trace_id"] for row in _rows(cursor, "order_span_trace_ids", {"order_id": order_id}))
     trace_ids = sorted(trace_id for trace_id in named if trace_id)
-    spans = _rows(cursor, "order_spans",
-                  {"order_id": order_id, "trace_ids": trace_ids, "limit": SPAN_LIMIT + 1})
+    first_start, last_start, untimed, windows = cursor.execute(
+        sql("order_trace_window"), {"trace_ids": trace_ids}).fetchone() or (None, None, 0, 0)
+    spans = _rows(cursor, "order_spans", {
+        "order_id": order_id, "trace_ids": trace_ids if windows else [], "limit": SPAN_LIMIT + 1,
+        "first_start": first_start, "last_start": last_start, "untimed": bool(untimed)})
     state_at = order["state_at"]
     return Journey(
         **{k: order[k] for k in ("order_id", "order_name", "channel", "customer_email", "store_id",

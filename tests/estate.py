@@ -66,3 +66,16 @@ def span(trace_id: str, span_id: str, service: str, name: str, start: datetime, 
 def dead_letter(dlq_id: str, queue: str, order_id: str | None, **fields: Any) -> dict[str, Any]:
     return {"id": dlq_id, "broker": "rabbitmq", "queue": queue, "order_id": order_id,
             "reason": "rejected", "death_count": 1, "status": "dead", "body": b"{}", **fields}
+
+
+UNCOVERED_SPANS = """
+SELECT count(*) FROM spans s WHERE NOT EXISTS (
+    SELECT 1 FROM trace_windows w WHERE w.trace_id = s.trace_id
+      AND (s.start_time BETWEEN w.first_start AND w.last_start OR (s.start_time IS NULL AND w.untimed > 0)))
+"""
+
+
+def uncovered_spans(store: Store) -> int:
+    """Spans whose trace has no time window that holds them: a journey would not stitch them."""
+    with store.reading() as cursor:
+        return int(cursor.execute(UNCOVERED_SPANS).fetchone()[0])  # type: ignore[index]

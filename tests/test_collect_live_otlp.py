@@ -26,6 +26,7 @@ from collectors.otlp_http import OtlpReceiver, SpanIntake
 from collectors.rows import Where
 from collectors.spool import REJECTS, Spool, rejects_table
 from queries import Store, policy
+from tests.estate import uncovered_spans
 
 TRACE = "5b8efff798038103d269b633813fc60c"
 
@@ -188,6 +189,7 @@ def test_busy_store_spools_then_the_receiver_stores_them_itself(store: Store, re
     receiver.stop()
     assert count(store, "SELECT count(*) FROM spans") == 150
     assert count(store, "SELECT count(DISTINCT span_id) FROM spans") == 150
+    assert uncovered_spans(store) == 0  # the spool's import notes the traces' windows too
     assert not list((tmp_path / "spool").glob("seg-*"))
 
 

@@ -16,6 +16,7 @@ from collectors import fastpath_otlp, ingest_paths
 from collectors.reports import IngestReport
 from queries import Store
 from queries.policy import Policy, load
+from tests.estate import uncovered_spans
 
 COLUMNS = (
     "trace_id, span_id, parent_span_id, service, name, kind, start_time, end_time, duration_ms, "
@@ -82,6 +83,7 @@ def both_ways(tmp_path: Path, source: Path, policy: Policy) -> tuple[
             rejects = cursor.execute(
                 "SELECT source, line, byte_offset, reason, excerpt FROM rejects ORDER BY ALL"
             ).fetchall()
+        assert uncovered_spans(store) == 0  # each way notes its traces' windows for journeys
         results.append((report, rows, rejects))
     return results[0], results[1]
 

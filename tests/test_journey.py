@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from queries import Store, journey, search
+from queries import Store, journey, schema, search
 from queries.ingest import Table
 from queries.policy import load
-from tests.estate import add_events, add_rows, dead_letter, event, minutes, span
+from tests.estate import add_events, add_rows, dead_letter, event, minutes, span, uncovered_spans
 
 POLICY = load()
 WEB = "4bf92f3577b34da6a3ce929d0e0e4736"   # the storefront's trace of order 1042
@@ -74,6 +74,32 @@ def test_the_journey_stitches_every_trace_the_order_touched(estate: Store) -> No
     assert [e.recorded_before_occurred for e in order.events] == [False, False, True]
     assert {row.rule: row.status for row in order.sla} == {
         "capture-to-reserve": "breached", "capture-to-release": "pending"}
+
+
+def test_spans_of_a_trace_that_arrive_later_or_without_a_time_are_stitched_too(estate: Store) -> None:
+    # a consumer's span of the storefront's trace, stored a day later by another batch, naming no
+    # order; and a span with no start time: neither lies in the window the first batch noted
+    add_rows(estate, Table.SPANS, [
+        span(WEB, "e" * 16, "erp-consumer", "consume erp.orders", minutes(24 * 60), 8,
+             parent_span_id="b" * 16),
+        {**span(ERP, "9" * 16, "erp-adapter", "retry", minutes(0), 1), "start_time": None,
+         "end_time": None, "duration_ms": None},
+    ])
+    assert uncovered_spans(estate) == 0
+    with estate.reading() as cursor:
+        order = journey.load(cursor, POLICY, "SO-1042", minutes(20))
+    assert order is not None
+    assert sorted(s.span_id[0] for s in order.spans) == ["9", "a", "b", "c", "e"]
+
+
+def test_a_store_from_before_trace_windows_gets_them_when_migrated(estate: Store) -> None:
+    with estate.writing() as cursor:
+        cursor.execute("DELETE FROM trace_windows")
+        cursor.execute(next(text for version, text in schema.MIGRATIONS if version == 6))
+    assert uncovered_spans(estate) == 0
+    with estate.reading() as cursor:
+        order = journey.load(cursor, POLICY, "SO-1042", minutes(20))
+    assert order is not None and [s.span_id[0] for s in order.spans] == ["a", "b", "c"]
 
 
 def test_search_ranks_exact_identifiers_before_skus_and_pages(estate: Store) -> None:
