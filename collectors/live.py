@@ -85,6 +85,7 @@ class LiveWriter:
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     ) -> None:
         self.store = store
+        store.limit_threads(DUCKDB_THREADS)
         self.spool = spool or spooling.Spool(spooling.folder_for(store.path))
         self.busy_timeout = busy_timeout
         # Transactions of one process share the attachment and would conflict on the same keys.
@@ -177,7 +178,6 @@ class LiveWriter:
     def _unit(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One unit of work on the store (one transaction), waiting `busy_timeout` for its lock."""
         with self.store.writing(timeout=self.busy_timeout) as cursor:
-            cursor.execute(f"SET threads = {DUCKDB_THREADS}")
             yield cursor
 
     def _import(self, cursor: duckdb.DuckDBPyConnection) -> spooling.Imported:

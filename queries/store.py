@@ -81,15 +81,23 @@ class Store:
             raise StoreMissing(
                 f"no store at {self.path}: run 'backroom demo' or 'backroom ingest' first"
             )
-        if not self._schema_checked:
-            self._check_schema(timeout)
-        with self._attached("ro", timeout):
-            cursor = self._db.cursor()
-            try:
-                cursor.execute(f"USE {_ALIAS}")
-                yield cursor
-            finally:
-                cursor.close()
+        for _ in range(2):
+            with self._attached("ro", timeout):
+                cursor = self._db.cursor()
+                try:
+                    cursor.execute(f"USE {_ALIAS}")
+                    # the schema is checked in the same attachment: attaching a large file costs
+                    if not self._schema_checked:
+                        current = schema.version_of(cursor)
+                        schema.refuse_newer(current, self.path)
+                        self._schema_checked = current >= schema.LATEST
+                    if self._schema_checked:
+                        yield cursor
+                        return
+                finally:
+                    cursor.close()
+            with self.writing(timeout):
+                pass  # an older schema: migrating happens on the first write attachment
 
     @contextmanager
     def writing(
@@ -121,23 +129,13 @@ class Store:
             finally:
                 cursor.close()
 
+    def limit_threads(self, threads: int) -> None:
+        """Cap the threads DuckDB uses for this process's work on every store it attaches."""
+        self._db.execute(f"SET threads = {int(threads)}")
+
     def load_extension(self, name: str) -> None:
         """Load an extension installed from its wheel into the app's own directory (no downloads)."""
         extensions.load(self._db, name)
-
-    def _check_schema(self, timeout: float | None) -> None:
-        with self._attached("ro", timeout):
-            cursor = self._db.cursor()
-            try:
-                cursor.execute(f"USE {_ALIAS}")
-                current = schema.version_of(cursor)
-            finally:
-                cursor.close()
-        schema.refuse_newer(current, self.path)
-        if current < schema.LATEST:
-            with self.writing(timeout):
-                pass  # migrating happens on the first write attachment
-        self._schema_checked = True
 
     @contextmanager
     def _attached(self, mode: str, timeout: float | None) -> Iterator[None]:
