@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import uuid
 from typing import Annotated
 
 import typer
 
 from console import output
 from console.options import DbOption, JsonOption, store_for
+from console.replay import discard as discard_core
 from console.replay.plan import (
     DEFAULT_BATCH,
     DEFAULT_CONFIRM_TIMEOUT,
@@ -20,7 +19,7 @@ from console.replay.plan import (
     Summary,
 )
 from console.replay.runtime import UsageError, kind_of, parse_destination, redact_url
-from queries import Store, audit, policy, replays
+from queries import Store, policy, replays
 
 DEFAULT_SOURCE = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -61,6 +60,8 @@ def _request(action: str, ids: list[str] | None, group: str | None, runtime: str
 
 
 def _run(store: Store, request: Request, as_json: bool) -> None:
+    import asyncio  # only replays need an event loop: `order` and reports start faster without it
+
     from console.replay.engine import execute
 
     summary = asyncio.run(execute(store, request, policy.load()))
@@ -125,7 +126,7 @@ def edit(message: Annotated[str, typer.Argument(help="The dead letter's id or me
          runtime: Runtime = None, source: Source = None, from_store: FromStore = False,
          force: Force = False, db: DbOption = None, as_json: JsonOption = False) -> None:
     """Edit the body in $EDITOR, then send it as a new message (the original id kept in a header)."""
-    from console.replay.edit import diff, edit_body
+    from console.replay.edit import edit_body, retry
 
     store = store_for(db)
     with store.reading() as cursor:
@@ -133,10 +134,8 @@ def edit(message: Annotated[str, typer.Argument(help="The dead letter's id or me
     if not rows:
         raise UsageError(f"no dead letter matches {message!r}")
     edited = edit_body(rows[0].body)
-    request = _request("edit", [rows[0].id], None, runtime, source, from_store=from_store, body=edited,
-                       new_message_id=uuid.uuid4().hex, force=force, batch=1,
-                       detail={"diff": diff(rows[0].body, edited)})
-    _run(store, request, as_json)
+    request = _request("edit", [rows[0].id], None, runtime, source, from_store=from_store, force=force)
+    _run(store, retry(request, rows[0].body, edited), as_json)  # as the console's E: same audit row
 
 
 def discard(ids: Ids = None, reason: Annotated[str, typer.Option(
@@ -148,24 +147,12 @@ def discard(ids: Ids = None, reason: Annotated[str, typer.Option(
     if not reason.strip():
         raise UsageError("discard needs --reason")
     if remove_from_broker:
-        request = _request("discard", ids, None, None, source, reason=reason, batch=50, rate=0)
-        _run(store_for(db), request, as_json)
+        checked = _request("discard", ids, None, None, source)  # the ids and the source checked
+        _run(store_for(db), discard_core.from_broker(checked.keys, reason, checked.source_url), as_json)
         return
-    _discard_in_store(store_for(db), list(ids or []), reason, as_json)
-
-
-def _discard_in_store(store: Store, ids: list[str], reason: str, as_json: bool) -> None:
     if not ids:
         raise UsageError("name the dead letters to discard")
-    with store.writing() as cursor:
-        rows = replays.selection(cursor, ids, None)
-        found = [row.id for row in rows]
-        replays.mark(cursor, found, "discarded", reason)
-        audit.record(cursor, "discard", found, "archive (store)", False,
-                     "ok" if len(found) == len(ids) else "partial", {"reason": reason})
-    known = set(found) | {row.message_id for row in rows}
-    summary = Summary("discard", False, uuid.uuid4().hex, "archive (store)", moved=found,
-                      failed=[{"id": i, "cause": "no dead letter matches this id"} for i in ids if i not in known])
+    summary = discard_core.archive(store_for(db), list(ids), reason)
     _emit(summary, as_json)
     raise typer.Exit(summary.exit_code)
 

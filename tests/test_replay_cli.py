@@ -126,6 +126,7 @@ async def test_edit_sends_a_new_message_id_and_stores_the_diff(store_path: Path,
         with store.reading() as cursor:
             [row] = audit.trail(cursor, action="edit")
         assert '"n": 999' in row.detail["diff"] or "999" in row.detail["diff"]
+        assert row.detail["new_message_id"] == sent["properties"]["message_id"]
 
 
 @pytest.mark.broker
@@ -145,3 +146,6 @@ async def test_discard_archives_with_reason_and_leaves_the_broker_copy(
                            "--remove-from-broker", "--source", URL)
         assert removed.returncode == 0, removed.stderr
         assert await depth(estate.dlq) == 0
+        with store.reading() as cursor:
+            latest = audit.trail(cursor, action="discard")[0]
+        assert latest.detail["reason"] == "gone" and latest.target != "archive (store)"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, cast
@@ -16,7 +15,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
-from console.replay.plan import Request, Summary
+from console.replay import discard
+from console.replay.plan import Summary
 from console.safe_text import inert_line
 from console.screens.replay_modal import (
     DEMO_ORIGIN,
@@ -25,14 +25,13 @@ from console.screens.replay_modal import (
     outcome_line,
     run_replay,
 )
-from queries import Store, audit, meta, replays
+from queries import Store, meta, replays
 from queries.errors import BackroomError
 from queries.policy import Policy
 
 if TYPE_CHECKING:
     from console.app import BackroomApp
 
-ARCHIVE = "archive (store)"  # the audit target `dlq discard` writes when the broker copy stays
 
 
 @dataclass
@@ -68,29 +67,15 @@ def plan_discard(store: Store, selection: ReplaySelection) -> DiscardPlanned:
                           statuses=dict(Counter(row.status for row in rows)))
 
 
-def archive(store: Store, ids: list[str], reason: str) -> Summary:
-    """Mark the dead letters discarded with the reason and write the audit row, as `dlq discard` does."""
-    with store.writing() as cursor:
-        rows = replays.selection(cursor, ids, None)
-        found = [row.id for row in rows]
-        replays.mark(cursor, found, "discarded", reason)
-        audit.record(cursor, "discard", found, ARCHIVE, False,
-                     "ok" if len(found) == len(ids) else "partial", {"reason": reason})
-    known = set(found) | {row.message_id for row in rows}
-    return Summary("discard", False, uuid.uuid4().hex, ARCHIVE, moved=found,
-                   failed=[{"id": i, "cause": "no dead letter matches this id"} for i in ids if i not in known])
-
-
 def run_discard(store: Store, policy: Policy, planned: DiscardPlanned, reason: str,
                 remove: bool) -> DiscardFinished:
     """Archive (worker thread); with `remove`, through the engine off the broker as `--remove-from-broker`."""
     try:
         if remove:
-            request = Request(action="discard", keys=list(planned.ids), reason=reason, batch=50, rate=0,
-                              source_url=_source_url(planned.brokers), detail={"reason": reason})
+            request = discard.from_broker(planned.ids, reason, _source_url(planned.brokers))
             finished = run_replay(store, policy, request)
             return DiscardFinished(summary=finished.summary, reason=finished.reason)
-        return DiscardFinished(summary=archive(store, planned.ids, reason))
+        return DiscardFinished(summary=discard.archive(store, planned.ids, reason))
     except BackroomError as error:
         return DiscardFinished(reason=str(error))
     except Exception as error:  # noqa: BLE001 (the modal shows one line, never a traceback)
