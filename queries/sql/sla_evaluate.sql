@@ -31,9 +31,10 @@ slowest AS (
     FROM hops WHERE hop IS NOT NULL
     GROUP BY order_id, rule
 )
-SELECT j.order_id, j.order_name, j.channel, j.store_id, j.rule, j.status,
+SELECT j.order_id, o.order_name, o.channel, o.store_id, j.rule, j.status,
        j.from_at, j.to_at, j.elapsed_seconds, j.within_s AS within_seconds,
        coalesce(j.to_at < j.from_at, false) AS clock_skew, s.slowest_hop, s.slowest_hop_seconds
 FROM chosen j LEFT JOIN slowest s USING (order_id, rule)
+JOIN orders o ON o.order_id = j.order_id
 ORDER BY CASE WHEN $by_age THEN NULL ELSE j.rule END, CASE WHEN $by_age THEN NULL ELSE j.status END,
          j.elapsed_seconds DESC, j.order_id, j.rule;
