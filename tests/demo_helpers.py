@@ -6,7 +6,7 @@ import re
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,8 @@ HEX16 = re.compile(r"^[0-9a-f]{16}$")
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-01$")
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 DECIMAL = re.compile(r"^\d+$")
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # the test estates' end
+ORDERS = 3000
 
 
 def when(text: str) -> datetime:
