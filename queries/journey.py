@@ -14,6 +14,7 @@ from queries.policy import CANONICAL_STATES, Policy
 from queries.sqlfiles import sql
 
 SPAN_LIMIT = 2000
+WINDOW_SCANS = 64  # beyond this many trace windows, one scan of every trace id costs less
 EXACT_KEYS = 5  # order id, name, trace id, message id, email: what `order KEY` accepts
 _TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 
@@ -101,10 +102,11 @@ def resolve(cursor: duckdb.DuckDBPyConnection, key: str) -> list[str]:
     """Order ids the key names, best match first (an email can name several orders)."""
     params = key_params(key, max_how=EXACT_KEYS)
     # an order id or name is answered from `orders` alone; only other keys scan events and spans
-    direct = cursor.execute(sql("order_resolve_direct"),
-                            {"key": params["key"], "order_name": params["order_name"]}).fetchall()
-    if direct:
-        return [row[0] for row in direct]
+    for first_try, binds in (("order_by_id", {"key": params["key"]}),
+                             ("order_resolve_direct", {"order_name": params["order_name"]})):
+        direct = cursor.execute(sql(first_try), binds).fetchall()
+        if direct:
+            return [row[0] for row in direct]
     return [row[0] for row in cursor.execute(sql("order_resolve"), params).fetchall()]
 
 
@@ -135,15 +137,7 @@ def load(
                    {"order_id": order_id, "ranked_states": list(CANONICAL_STATES)})
     events = _rows(cursor, "order_events", {"order_id": order_id})
     dlq = _rows(cursor, "order_dlq", {"order_id": order_id})
-    # every trace the order touched, as its events, its dead letters and its spans name them
-    named = {row["trace_id"] for row in events + dlq}
-    named.update(row["trace_id"] for row in _rows(cursor, "order_span_trace_ids", {"order_id": order_id}))
-    trace_ids = sorted(trace_id for trace_id in named if trace_id)
-    first_start, last_start, untimed, windows = cursor.execute(
-        sql("order_trace_window"), {"trace_ids": trace_ids}).fetchone() or (None, None, 0, 0)
-    spans = _rows(cursor, "order_spans", {
-        "order_id": order_id, "trace_ids": trace_ids if windows else [], "limit": SPAN_LIMIT + 1,
-        "first_start": first_start, "last_start": last_start, "untimed": bool(untimed)})
+    spans, trace_ids = _stitched_spans(cursor, order_id, events + dlq)
     state_at = order["state_at"]
     return Journey(
         **{k: order[k] for k in ("order_id", "order_name", "channel", "customer_email", "store_id",
@@ -159,3 +153,36 @@ def load(
         sla=sla.evaluate(cursor, policy, at, order_id=order_id),
         other_orders=[other for other in (other_orders or []) if other != order_id],
     )
+
+
+def _stitched_spans(
+    cursor: duckdb.DuckDBPyConnection, order_id: str, named_by: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every span of every trace the order touched (asynchronous hops included), in time order,
+    and those traces: the ones its events, dead letters and own spans name.
+
+    Trace ids are random, so their spans are found through the windows the writer noted for each
+    trace and batch (trace_windows): one narrow scan a window, pruned by the zone maps of the
+    batch's ingest id and of the start time.
+    """
+    found = {(row["trace_id"], row["span_id"]): row
+             for row in _rows(cursor, "order_spans_named", {"order_id": order_id})}
+    trace_ids = sorted({row["trace_id"] for row in [*named_by, *found.values()] if row["trace_id"]})
+    windows = cursor.execute(sql("trace_windows_of"), {"trace_ids": trace_ids}).fetchall()
+    if len(windows) > WINDOW_SCANS:
+        rows = _rows(cursor, "trace_spans_any", {"trace_ids": trace_ids})
+        found.update(((row["trace_id"], row["span_id"]), row) for row in rows)
+        windows = []
+    for trace_id, ingest_id, first_start, last_start, untimed in windows:
+        if first_start is not None:
+            window = {"trace_id": trace_id, "first_start": first_start, "last_start": last_start}
+            rows = (_rows(cursor, "trace_spans_in_window", window) if ingest_id is None else
+                    _rows(cursor, "trace_spans_in_batch", window | {"ingest_id": ingest_id}))
+            found.update(((row["trace_id"], row["span_id"]), row) for row in rows)
+        if untimed:
+            rows = _rows(cursor, "trace_spans_untimed", {"trace_id": trace_id})
+            found.update(((row["trace_id"], row["span_id"]), row) for row in rows)
+    # as ORDER BY start_time, trace_id, span_id would: spans with no start time last
+    spans = sorted(found.values(), key=lambda row: (row["start_time"] is None, row["start_time"] or 0,
+                                                    row["trace_id"], row["span_id"]))
+    return spans, trace_ids

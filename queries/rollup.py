@@ -27,4 +27,6 @@ def note_trace_windows(cursor: duckdb.DuckDBPyConnection, relation: str) -> None
     columns = {column[0] for column in cursor.execute(f"SELECT * FROM {relation} LIMIT 0").description}
     # a batch may lack start times altogether (an older spool segment): its spans count as untimed
     start = "start_time" if "start_time" in columns else "NULL::TIMESTAMPTZ"
-    cursor.execute(sql("trace_windows_note").replace("{relation}", relation).replace("{start}", start))
+    ingest = "ingest_id" if "ingest_id" in columns else "NULL::BIGINT"
+    cursor.execute(sql("trace_windows_note").replace("{relation}", relation)
+                   .replace("{start}", start).replace("{ingest}", ingest))

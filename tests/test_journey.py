@@ -85,11 +85,23 @@ def test_spans_of_a_trace_that_arrive_later_or_without_a_time_are_stitched_too(e
         {**span(ERP, "9" * 16, "erp-adapter", "retry", minutes(0), 1), "start_time": None,
          "end_time": None, "duration_ms": None},
     ])
+    # and one stored with no ingest id, as a store written before ingest ids holds it
+    add_rows(estate, Table.SPANS, [span(ERP, "8" * 16, "erp-adapter", "ack", minutes(3), 1)],
+             stamped=False)
     assert uncovered_spans(estate) == 0
     with estate.reading() as cursor:
         order = journey.load(cursor, POLICY, "SO-1042", minutes(20))
     assert order is not None
-    assert sorted(s.span_id[0] for s in order.spans) == ["9", "a", "b", "c", "e"]
+    assert sorted(s.span_id[0] for s in order.spans) == ["8", "9", "a", "b", "c", "e"]
+    assert order.spans[-1].span_id[0] == "9"  # no start time: last, as SQL orders NULLs
+
+
+def test_an_order_with_very_many_trace_windows_is_stitched_by_one_scan(
+        estate: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(journey, "WINDOW_SCANS", 1)  # the order's two traces are two windows
+    with estate.reading() as cursor:
+        order = journey.load(cursor, POLICY, "SO-1042", minutes(20))
+    assert order is not None and [s.span_id[0] for s in order.spans] == ["a", "b", "c"]
 
 
 def test_a_store_from_before_trace_windows_gets_them_when_migrated(estate: Store) -> None:

@@ -1,5 +1,6 @@
--- The cheap first try for `order KEY`: the key is an order id or an order name (both on `orders`).
+-- The cheap first try for `order KEY`, when the key is not an order id: an order name such as
+-- #1042 (a scan of the names, newest first).
 SELECT order_id FROM orders
-WHERE order_id = $key OR order_name = $order_name
-ORDER BY order_id <> $key, last_at DESC NULLS LAST, order_id
+WHERE order_name = $order_name
+ORDER BY last_at DESC NULLS LAST, order_id
 LIMIT 50;

@@ -16,6 +16,7 @@ from benchkit import show
 
 from collectors import ingest_paths
 from queries import Store
+from queries import ingest as log
 
 ESTATE = Path(os.environ.get("BACKROOM_BENCH_ESTATE", "/work/bench/estate-2.5m"))
 WORK = Path(os.environ.get("BACKROOM_BENCH_DIR", "/work/bench/cache"))
@@ -58,17 +59,22 @@ def big_store(estate: Path) -> Store:
     with store.writing(transaction=False) as outer:
         outer.execute("SET checkpoint_threshold = '8GB'")
         report = ingest_paths(store, [estate / "events", estate / "dlq"])
-        traces = sorted(str(path) for path in (estate / "traces").glob("*.jsonl"))
-        bulk = (Path(__file__).parent / "spans_bulk.sql").read_text()
-        for first in range(0, len(traces), 10):  # a unit of work per 10 files bounds its memory
-            with store.writing() as cursor:
-                cursor.execute(bulk, {"files": traces[first:first + 10]})
-        with store.writing() as cursor:  # what backroom's span writers note batch by batch
-            cursor.execute("INSERT INTO trace_windows SELECT trace_id, min(start_time), "
-                           "max(start_time), count(*) FILTER (start_time IS NULL) "
-                           "FROM spans GROUP BY trace_id")
+        load_spans_bulk(store, sorted((estate / "traces").glob("*.jsonl")))
         outer.execute("CHECKPOINT")
     show("building the 2.5M-order store (once)", [
         ("events and dead letters by backroom ingest, spans in bulk", time.perf_counter() - started,
          report.summary_line())])
     return store
+
+
+def load_spans_bulk(store: Store, files: list[Path]) -> None:
+    """The trace files into `spans` by `spans_bulk.sql`, one ingest (and unit of work) a file, as
+    `backroom ingest` would log them; each batch's trace windows noted as backroom's writers do."""
+    bulk = (Path(__file__).parent / "spans_bulk.sql").read_text()
+    for path in files:
+        with store.writing() as cursor:
+            ingest_id = log.start(cursor, str(path), "otlp")
+            cursor.execute(bulk, {"files": [str(path)], "ingest_id": ingest_id})
+            cursor.execute("INSERT INTO trace_windows SELECT trace_id, ingest_id, min(start_time), "
+                           "max(start_time), count(*) FILTER (start_time IS NULL) "
+                           "FROM spans WHERE ingest_id = $id GROUP BY ALL", {"id": ingest_id})

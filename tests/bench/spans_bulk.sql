@@ -34,5 +34,5 @@ SELECT lower(s.traceId), lower(s.spanId), nullif(lower(s.parentSpanId), ''),
        (CAST(s.endTimeUnixNano AS HUGEINT) - CAST(s.startTimeUnixNano AS HUGEINT)) / 1e6,
        coalesce(s.status.code, 0), s.status.message, scope,
        to_json(attrs), to_json(resmap), coalesce(s.events, '[]'), coalesce(s.links, '[]'),
-       coalesce(attrs['retail.order_id'], attrs['order.id']), attrs['messaging.message.id'], NULL
+       coalesce(attrs['retail.order_id'], attrs['order.id']), attrs['messaging.message.id'], $ingest_id::BIGINT
 FROM typed;
