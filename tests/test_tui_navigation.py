@@ -192,7 +192,12 @@ async def test_tiles_move_with_arrows_open_with_enter_and_themes_switch(estate: 
         await pilot.press("up", "right", "enter")
         await log.wait_for(GroupsLoaded)
         assert app.current_mode == "dlq"
-        dark = app.tones("text-error")
+        dark, dark_background = app.tones("text-error"), app.screen.styles.background
         await pilot.press("colon", *"theme textual-light", "enter")
         await settle(pilot)
         assert app.theme == "textual-light" and app.tones("text-error") != dark
+        # the stylesheet was parsed again with the new theme's variables, and screens restyled
+        assert app.screen.styles.background != dark_background
+        await pilot.press("1")
+        await settle(pilot)
+        assert app.screen.styles.background.brightness > 0.5
