@@ -22,10 +22,18 @@ def test_tui_is_built_and_documents_its_deep_links() -> None:
 
 
 def test_the_cli_does_not_import_textual() -> None:
-    probe = "import sys, console.cli; print('textual' in sys.modules)"
+    probe = "import sys, console.cli; console.cli.register(); print('textual' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", probe], check=False, capture_output=True, text=True,
                             timeout=60)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_order_imports_only_what_it_needs() -> None:
+    probe = ("import sys, console.cli as cli; cli.register(cli.modules_for(sys.argv[1:])); "
+             "print(' '.join(sorted(m for m in sys.modules if m.startswith(('console.cli_', 'asyncio')))))")
+    result = subprocess.run([sys.executable, "-c", probe, "--db", "x.duckdb", "order", "--json", "#1042"],
+                            check=False, capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["console.cli_report"], result.stderr
 
 
 def test_an_unknown_screen_or_role_is_a_usage_error(tmp_path: Path) -> None:
