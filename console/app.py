@@ -75,6 +75,9 @@ class BackroomApp(App[None]):
         self._history: list[str] = []
         self._tones: Tones | None = None
         self._parsed_variables: dict[str, str] | None = None
+        # No animations (the sliding tab underline, smooth scrolls): over SSH at 3 a.m. they cost
+        # frames and hold the next key until they end; k9s has none either.
+        self.animation_level = "none"
 
     @property
     def tones(self) -> Tones:
