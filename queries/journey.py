@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -173,7 +174,10 @@ def _stitched_spans(
         rows = _rows(cursor, "trace_spans_any", {"trace_ids": trace_ids})
         found.update(((row["trace_id"], row["span_id"]), row) for row in rows)
         windows = []
-    for trace_id, ingest_id, first_start, last_start, untimed in windows:
+    held = Counter((row["trace_id"], row["ingest_id"]) for row in found.values())
+    for trace_id, ingest_id, first_start, last_start, untimed, spans in windows:
+        if held[(trace_id, ingest_id)] >= spans:
+            continue  # every span of this trace and batch names the order: found already
         if first_start is not None:
             window = {"trace_id": trace_id, "first_start": first_start, "last_start": last_start}
             rows = (_rows(cursor, "trace_spans_in_window", window) if ingest_id is None else

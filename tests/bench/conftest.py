@@ -76,5 +76,5 @@ def load_spans_bulk(store: Store, files: list[Path]) -> None:
             ingest_id = log.start(cursor, str(path), "otlp")
             cursor.execute(bulk, {"files": [str(path)], "ingest_id": ingest_id})
             cursor.execute("INSERT INTO trace_windows SELECT trace_id, ingest_id, min(start_time), "
-                           "max(start_time), count(*) FILTER (start_time IS NULL) "
+                           "max(start_time), count(*) FILTER (start_time IS NULL), count(*) "
                            "FROM spans WHERE ingest_id = $id GROUP BY ALL", {"id": ingest_id})

@@ -9,11 +9,14 @@ CREATE TABLE IF NOT EXISTS trace_windows (
     ingest_id   BIGINT,                       -- the batch's ingest (NULL: spans stored without one)
     first_start TIMESTAMPTZ,                  -- earliest span start of the trace in the batch
     last_start  TIMESTAMPTZ,                  -- latest span start of the trace in the batch
-    untimed     INTEGER NOT NULL              -- spans of the trace in the batch with no start time
+    untimed     INTEGER NOT NULL,             -- spans of the trace in the batch with no start time
+    spans       INTEGER NOT NULL              -- spans of the trace in the batch (a journey that
+                                              -- holds them all already skips the scan)
 );
 
 INSERT INTO trace_windows
-SELECT trace_id, ingest_id, min(start_time), max(start_time), count(*) FILTER (start_time IS NULL)
+SELECT trace_id, ingest_id, min(start_time), max(start_time), count(*) FILTER (start_time IS NULL),
+       count(*)
 FROM spans GROUP BY trace_id, ingest_id;
 
 -- Trace ids are random: only an index finds a few of them without reading all (measured at 10M
