@@ -54,7 +54,9 @@ class Store:
         self.lock_timeout = lock_timeout_from_env() if lock_timeout is None else lock_timeout
         self._db = duckdb.connect(":memory:", config=extensions.connection_config())
         self._db.execute("SET enable_progress_bar = false")
-        self._db.execute("SET TimeZone = 'UTC'")
+        # GLOBAL: a plain SET holds for this connection only, and every unit of work runs on a
+        # cursor, which would see the machine's zone (hour buckets, offsets in what is printed).
+        self._db.execute("SET GLOBAL TimeZone = 'UTC'")
         self._cond = threading.Condition()
         self._mode: str | None = None  # None, "ro" or "rw"
         self._users = 0

@@ -15,8 +15,9 @@ CONTRACT_COMMANDS = ["demo", "ingest", "collect", "tui", "order", "search", "sla
                      "audit", "policy"]
 
 
-def backroom(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "120"}
+def backroom(*args: str, cwd: Path | None = None, tz: str | None = None,
+             ) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "120", **({"TZ": tz} if tz else {})}
     return subprocess.run([sys.executable, "-m", "console.cli", *args], capture_output=True,
                           text=True, cwd=cwd, env=env, timeout=300)
 

@@ -45,6 +45,16 @@ def test_order_json_has_the_contract_keys(db: str) -> None:
     assert [d["id"] for d in journey["dlq"]] == ["dl-1"]
 
 
+def test_reports_are_in_utc_whatever_the_machines_time_zone(db: str) -> None:
+    for args in (("order", "#1002", "--at", AT, "--json"),
+                 ("sla", "report", "--at", AT, "--format", "json")):
+        utc, new_york = (backroom("--db", db, *args, tz=tz) for tz in ("UTC", "America/New_York"))
+        assert new_york.returncode == 0, new_york.stderr
+        assert new_york.stdout == utc.stdout
+    shown = json.loads(backroom("--db", db, "order", "#1002", "--json", tz="America/New_York").stdout)
+    assert shown["dlq"][0]["first_death_at"] == minutes(1).isoformat().replace("+00:00", "Z")
+
+
 def test_order_for_people_and_an_unknown_key(db: str) -> None:
     shown = backroom("--db", db, "order", "a@example.com", "--at", AT)
     assert shown.returncode == 0 and "order SO-1  #1001" in shown.stdout
