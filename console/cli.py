@@ -120,7 +120,7 @@ app.add_typer(policy_app, name="policy")
 def policy_show(as_json: JsonOption = False) -> None:
     """Print the effective policy (shipped defaults merged with backroom.toml)."""
     effective = policy.load()
-    document = effective.model_dump(mode="json", by_alias=True)
+    document = policy.document(effective, as_json=True)
     if as_json:
         output.emit_json(document)
         return

@@ -59,7 +59,7 @@ def order(
         detail = journey.load(cursor, rules, found[0], when, other_orders=found)
     assert detail is not None
     if as_json:
-        output.emit_json(detail.model_dump(mode="json"))
+        output.emit_json(detail)
     else:
         render_journey.print_journey(detail)
 
@@ -73,7 +73,7 @@ def search_orders(
     with store_for(db).reading() as cursor:
         found = search.search(cursor, text, offset=(page - 1) * search.PAGE)
     if as_json:
-        output.emit_json(found.model_dump(mode="json"))
+        output.emit_json(found)
         return
     output.emit_table(["order", "name", "channel", "state", "since", "store", "matched"], [
         (h.order_id, h.order_name, h.channel, h.state, h.state_at, h.store_id, h.matched)
@@ -103,7 +103,7 @@ def sla_report(
     with store_for(db).reading() as cursor:
         result = sla.report(cursor, rules, when, since=back, from_ts=start, to_ts=end, channel=channel)
     if fmt is Format.JSON:
-        output.emit_json(result.model_dump(mode="json"))
+        output.emit_json(result)
     else:
         output.emit_rows(fmt.value, ["rule", "orders", "met", "breached", "open", "pending", "p50", "p95"], [
             (r.rule, r.orders, r.met, r.breached, r.open, r.pending, output.seconds(r.p50_seconds),
@@ -126,7 +126,7 @@ def lag_report(
     with store_for(db).reading() as cursor:
         result = lag.report(cursor, rules, when, by, since=back)
     if fmt is Format.JSON:
-        output.emit_json(result.model_dump(mode="json"))
+        output.emit_json(result)
         return
     output.emit_rows(fmt.value, [by.value, "system", "movements", "open", "p50", "p95", "max", "oldest open"], [
         (r.key, r.system, r.movements, r.open, output.seconds(r.p50_seconds), output.seconds(r.p95_seconds),

@@ -13,12 +13,22 @@ from console.safe_text import inert, inert_line
 
 def emit_json(document: Any) -> None:
     """Stable, colourless JSON on stdout (sorted keys, UTC times as ISO 8601)."""
-    sys.stdout.buffer.write(
-        orjson.dumps(document, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z,
-                     default=str)
-    )
+    sys.stdout.buffer.write(orjson.dumps(document, option=_JSON_OPTIONS, default=_plain))
     sys.stdout.buffer.write(b"\n")
     sys.stdout.flush()
+
+
+# Dataclasses pass through to `_plain` as dicts, so that their keys are sorted too.
+_JSON_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z
+                 | orjson.OPT_PASSTHROUGH_DATACLASS)
+
+
+def _plain(value: Any) -> Any:
+    """What orjson cannot write itself: a result dataclass as a dict, anything else as text."""
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields is not None:
+        return {name: getattr(value, name) for name in fields}
+    return str(value)
 
 
 def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

@@ -43,7 +43,7 @@ def render_toml(policy: dict[str, Any]) -> str:
 
 
 def _seconds(value: Any) -> float:
-    """pydantic dumps timedelta as ISO 8601 ('PT5M'); parse the parts we write."""
+    """Durations in the JSON document are ISO 8601 ("PT5M"; queries.policy.document); parse them."""
     import re
 
     match = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?", str(value))

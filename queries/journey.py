@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 import duckdb
-from pydantic import BaseModel
 
 from queries import sla
 from queries.policy import CANONICAL_STATES, Policy
@@ -20,7 +20,8 @@ EXACT_KEYS = 5  # order id, name, trace id, message id, email: what `order KEY` 
 _TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
-class StateReached(BaseModel):
+@dataclass(frozen=True, slots=True)
+class StateReached:
     state: str
     at: datetime
     source: str | None
@@ -28,7 +29,8 @@ class StateReached(BaseModel):
     recorded_at: datetime | None
 
 
-class JourneyEvent(BaseModel):
+@dataclass(frozen=True, slots=True)
+class JourneyEvent:
     event_id: str
     type: str
     state: str | None
@@ -48,7 +50,8 @@ class JourneyEvent(BaseModel):
     traceparent_valid: bool | None
 
 
-class JourneySpan(BaseModel):
+@dataclass(frozen=True, slots=True)
+class JourneySpan:
     trace_id: str
     span_id: str
     parent_span_id: str | None
@@ -63,7 +66,8 @@ class JourneySpan(BaseModel):
     message_id: str | None
 
 
-class JourneyDeadLetter(BaseModel):
+@dataclass(frozen=True, slots=True)
+class JourneyDeadLetter:
     id: str
     queue: str
     reason: str | None
@@ -77,8 +81,13 @@ class JourneyDeadLetter(BaseModel):
     trace_id: str | None = None
 
 
-class Journey(BaseModel):
-    """Everything backroom knows about one order, as of `at`."""
+@dataclass(frozen=True, slots=True)
+class Journey:
+    """Everything backroom knows about one order, as of `at`.
+
+    Dataclasses, not pydantic models: `order KEY` builds one per run, and pydantic's import would
+    cost it more than its queries (queries/policy.py). `--json` writes it with orjson.
+    """
 
     order_id: str
     order_name: str | None
@@ -97,6 +106,9 @@ class Journey(BaseModel):
     dlq: list[JourneyDeadLetter]
     sla: list[sla.SlaEvaluation]
     other_orders: list[str]
+
+
+_SPAN_FIELDS = tuple(field.name for field in fields(JourneySpan))  # the span rows carry ingest_id too
 
 
 def resolve(cursor: duckdb.DuckDBPyConnection, key: str) -> list[str]:
@@ -148,7 +160,7 @@ def load(
         states=[StateReached(**row) for row in states],
         events=[JourneyEvent(**row) for row in events],
         trace_ids=trace_ids,
-        spans=[JourneySpan(**row) for row in spans[:SPAN_LIMIT]],
+        spans=[JourneySpan(**{name: row[name] for name in _SPAN_FIELDS}) for row in spans[:SPAN_LIMIT]],
         spans_truncated=len(spans) > SPAN_LIMIT,
         dlq=[JourneyDeadLetter(**row) for row in dlq],
         sla=sla.evaluate(cursor, policy, at, order_id=order_id),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import duckdb
-from pydantic import BaseModel
 
 from queries.policy import Policy
 from queries.sqlfiles import sql
@@ -20,7 +20,8 @@ class LagBy(enum.StrEnum):
     SKU = "sku"
 
 
-class LagRow(BaseModel):
+@dataclass(frozen=True, slots=True)
+class LagRow:
     """Lag of one store, SKU or system towards one downstream system."""
 
     key: str | None
@@ -33,18 +34,20 @@ class LagRow(BaseModel):
     oldest_open_seconds: float | None
 
 
-class QuietStore(BaseModel):
+@dataclass(frozen=True, slots=True)
+class QuietStore:
     store_id: str
     last_event_at: datetime
     quiet_seconds: float
 
 
-class LagReport(BaseModel):
+@dataclass(frozen=True, slots=True)
+class LagReport:
     at: datetime
     by: LagBy
     from_ts: datetime | None
-    rows: list[LagRow]
-    quiet_stores: list[QuietStore]
+    rows: list[LagRow] = field(default_factory=list)
+    quiet_stores: list[QuietStore] = field(default_factory=list)
 
 
 def report(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
-from pydantic import BaseModel
 
 from queries import search_index
 from queries.journey import key_params
@@ -15,7 +15,9 @@ ALL_KEYS = 8
 PAGE = 50
 
 
-class OrderHit(BaseModel):
+# Dataclasses, as every result on the report commands' path (queries/policy.py says why).
+@dataclass(frozen=True, slots=True)
+class OrderHit:
     order_id: str
     matched: str
     order_name: str | None
@@ -26,7 +28,8 @@ class OrderHit(BaseModel):
     last_at: datetime | None
 
 
-class TextHit(BaseModel):
+@dataclass(frozen=True, slots=True)
+class TextHit:
     """A dead letter whose body or error text matched the words searched for."""
 
     dlq_id: str
@@ -34,12 +37,13 @@ class TextHit(BaseModel):
     score: float
 
 
-class SearchPage(BaseModel):
+@dataclass(slots=True)
+class SearchPage:
     query: str
     total: int
     offset: int
     orders: list[OrderHit]
-    dead_letters: list[TextHit] = []
+    dead_letters: list[TextHit] = field(default_factory=list)
 
 
 def search(cursor: duckdb.DuckDBPyConnection, text: str, offset: int = 0, limit: int = PAGE) -> SearchPage:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
-from pydantic import BaseModel
 
 from queries.policy import Policy
 from queries.sqlfiles import sql
@@ -14,7 +14,10 @@ from queries.sqlfiles import sql
 BREACH_STATUSES = ("breached", "open")
 
 
-class SlaEvaluation(BaseModel):
+# Dataclasses, not pydantic models: built from our own typed SQL, and on `order KEY`'s path, where
+# pydantic's import would cost more than the query (queries/policy.py).
+@dataclass(frozen=True, slots=True)
+class SlaEvaluation:
     """One order against one rule: `breached` reached the target too late, `open` is still not there."""
 
     order_id: str
@@ -32,7 +35,8 @@ class SlaEvaluation(BaseModel):
     slowest_hop_seconds: float | None = None
 
 
-class RuleSummary(BaseModel):
+@dataclass(frozen=True, slots=True)
+class RuleSummary:
     rule: str
     from_state: str
     to_state: str
@@ -46,13 +50,14 @@ class RuleSummary(BaseModel):
     p95_seconds: float | None
 
 
-class SlaReport(BaseModel):
+@dataclass(frozen=True, slots=True)
+class SlaReport:
     at: datetime
     from_ts: datetime | None
     to_ts: datetime | None
     channel: str | None
-    rules: list[RuleSummary]
-    breaches: list[SlaEvaluation]
+    rules: list[RuleSummary] = field(default_factory=list)
+    breaches: list[SlaEvaluation] = field(default_factory=list)
 
     @property
     def breach_count(self) -> int:
@@ -90,7 +95,7 @@ def _evaluations(cursor: duckdb.DuckDBPyConnection, text: str, params: dict[str,
     cursor.execute(text, params)
     names = [column[0] for column in cursor.description]
     # typed by our own SQL already: built without re-validation (110k breaches took 5 s validated)
-    return [SlaEvaluation.model_construct(**dict(zip(names, row))) for row in cursor.fetchall()]
+    return [SlaEvaluation(**dict(zip(names, row))) for row in cursor.fetchall()]
 
 
 def report(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -120,8 +121,8 @@ def test_a_batch_line_and_data_base64(store: Store, tmp_path: Path, policy: Poli
 
 def test_order_id_falls_back_to_data_and_follows_the_policy(store: Store, tmp_path: Path,
                                                             policy: Policy) -> None:
-    data_first = policy.model_copy(update={"correlation": policy.correlation.model_copy(
-        update={"order_id": ["data.order.ref", "subject"]})})
+    data_first = replace(policy, correlation=replace(
+        policy.correlation, order_id=["data.order.ref", "subject"]))
     lines = jsonl(event("c-1", subject=None, data={"order_id": "SO-1"}),
                   event("c-2", subject="SO-2", data={"order": {"ref": "SO-REF"}}))
     ingest(store, tmp_path, lines, policy)

@@ -12,7 +12,7 @@ import pytest
 from collectors import fastpath, ingest_paths
 from collectors.reports import IngestReport
 from queries import Store
-from queries.policy import Policy, load
+from queries.policy import Policy, document, load, parse
 
 COLUMNS = (
     "event_id, source, type, state, system, channel, order_id, order_name, customer_email, "
@@ -202,7 +202,7 @@ def test_the_fast_path_takes_clean_lines_and_leaves_the_rest(tmp_path: Path, pol
 def test_files_the_sql_cannot_line_up_are_read_in_python(tmp_path: Path, policy: Policy) -> None:
     crlf = write(tmp_path / "crlf.jsonl", [line(event(1)), line(event(2))], end=b"\r\n")
     crlf.write_bytes(crlf.read_bytes().replace(b"\n", b"\r\n"))
-    dotted = Policy.model_validate({**policy.model_dump(by_alias=True), "correlation": {
+    dotted = parse({**document(policy), "correlation": {
         "order_id": ["data.order.id"], "message_id": policy.correlation.message_id}})
 
     assert fastpath.usable(crlf, crlf.read_bytes(), policy) is None

@@ -7,12 +7,12 @@ from datetime import timedelta, timezone
 import pytest
 
 from queries import Store, sla
-from queries.policy import Policy, load
+from queries.policy import document, load, parse
 from tests.estate import add_events, event, minutes
 
 # Two rules: capture-to-reserve (ecommerce, 5 min) and ship-to-invoice (all channels, 15 min).
-POLICY = Policy.model_validate({
-    **load().model_dump(by_alias=True),
+POLICY = parse({
+    **document(load()),
     "sla": [
         {"name": "capture-to-reserve", "from": "captured", "to": "inventory_reserved",
          "within": "5m", "channels": ["ecommerce"]},
