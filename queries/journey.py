@@ -163,7 +163,7 @@ def load(
         spans=[JourneySpan(**{name: row[name] for name in _SPAN_FIELDS}) for row in spans[:SPAN_LIMIT]],
         spans_truncated=len(spans) > SPAN_LIMIT,
         dlq=[JourneyDeadLetter(**row) for row in dlq],
-        sla=sla.evaluate(cursor, policy, at, order_id=order_id),
+        sla=sla.evaluate_order(policy, order, states, at),
         other_orders=[other for other in (other_orders or []) if other != order_id],
     )
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from datetime import timedelta, timezone
 
 import pytest
 
-from queries import Store, sla
+from queries import Store, journey, sla
 from queries.policy import document, load, parse
+from console.screenshots import NOW
 from tests.estate import add_events, event, minutes
+from tests.test_tui_helpers import shared_estate
 
 # Two rules: capture-to-reserve (ecommerce, 5 min) and ship-to-invoice (all channels, 15 min).
 POLICY = parse({
@@ -74,6 +77,27 @@ def test_each_order_is_judged_as_worked_out_by_hand(estate: Store) -> None:
     assert {k: (v.status, v.elapsed_seconds) for k, v in invoice.items()} == {"H": ("breached", 1800)}
 
 
+def test_ties_and_microseconds_are_judged_alike_by_the_journey_and_the_report(store: Store) -> None:
+    add_events(store, [
+        # J: two hops of 5 min each -> breached; of equal hops the earlier is the slowest
+        event("J", "order.captured", minutes(0)), event("J", "payment.authorized", minutes(5)),
+        event("J", "inventory.reserved", minutes(10)),
+        # K: microsecond times: 7 min + 0.987651 s - 0.123457 s = 420.864194 s -> breached
+        event("K", "order.captured", minutes(0) + timedelta(microseconds=123457)),
+        event("K", "inventory.reserved", minutes(7) + timedelta(microseconds=987651)),
+    ])
+    at = minutes(60)
+    with store.reading() as cursor:
+        report = _by_order(sla.evaluate(cursor, POLICY, at), "capture-to-reserve")
+        journeys = {key: _by_order(journey.load(cursor, POLICY, key, at).sla,  # type: ignore[union-attr]
+                                   "capture-to-reserve")[key] for key in "JK"}
+    assert (report["J"].slowest_hop, report["J"].slowest_hop_seconds) == (
+        "captured -> payment_authorized", 300)
+    assert report["K"].status == "breached"
+    assert report["K"].elapsed_seconds == pytest.approx(420.864194, abs=1e-6)
+    assert journeys == {key: report[key] for key in "JK"}  # to the last bit
+
+
 def test_report_counts_per_rule_with_percentiles(estate: Store) -> None:
     with estate.reading() as cursor:
         report = sla.report(cursor, POLICY, minutes(120))
@@ -109,3 +133,23 @@ def test_channel_filter(estate: Store) -> None:
     with estate.reading() as cursor:
         report = sla.report(cursor, POLICY, minutes(120), channel="bopis")
     assert [r.orders for r in report.rules] == [0, 0]
+
+
+def test_a_journey_judges_its_order_as_the_report_does(tmp_path_factory: pytest.TempPathFactory
+                                                      ) -> None:
+    """order KEY judges one order in Python; every order of the demo estate, at three instants,
+    gets exactly the rows the report's SQL gives it (times to the last bit, slowest hops too)."""
+    store, policy = Store.at(shared_estate(tmp_path_factory)), load()
+    with store.reading() as cursor:
+        order_ids = [row[0] for row in cursor.execute("SELECT order_id FROM orders").fetchall()]
+        compared = Counter()
+        for at in (NOW - timedelta(hours=20), NOW - timedelta(hours=6), NOW):
+            by_sql = defaultdict(list)
+            for row in sla.evaluate(cursor, policy, at):
+                by_sql[row.order_id].append(row)
+            for order_id in order_ids:
+                found = journey.load(cursor, policy, order_id, at)
+                assert found is not None
+                assert found.sla == by_sql[order_id], order_id
+                compared.update(row.status for row in found.sla)
+    assert min(compared[status] for status in ("met", "breached", "open", "pending")) > 0

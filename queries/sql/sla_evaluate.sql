@@ -20,14 +20,16 @@ points AS (
     SELECT order_id, rule, '(still waiting)', $at FROM chosen WHERE status = 'open'
 ),
 hops AS (
-    SELECT order_id, rule,
+    SELECT order_id, rule, reached_at,
            lag(state) OVER w || ' -> ' || state AS hop,
            epoch(reached_at) - epoch(lag(reached_at) OVER w) AS hop_seconds
     FROM points
     WINDOW w AS (PARTITION BY order_id, rule ORDER BY reached_at, state)
 ),
 slowest AS (
-    SELECT order_id, rule, arg_max(hop, hop_seconds) AS slowest_hop, max(hop_seconds) AS slowest_hop_seconds
+    -- of two hops that took as long, the earlier (as queries/sla.py's evaluate_order picks)
+    SELECT order_id, rule, first(hop ORDER BY hop_seconds DESC, reached_at) AS slowest_hop,
+           max(hop_seconds) AS slowest_hop_seconds
     FROM hops WHERE hop IS NOT NULL
     GROUP BY order_id, rule
 )
