@@ -131,10 +131,10 @@ def policy_show(as_json: JsonOption = False) -> None:
 
 # The modules that hold the other commands. A process registers only the ones its command needs:
 # `order` is what on-call runs at 3 a.m., and the replay and dead-letter modules cost it ~20 ms.
-COMMAND_MODULES = {"order": ("cli_report",), "search": ("cli_report",), "lag": ("cli_report",),
+COMMAND_MODULES = {"order": ("cli_order",), "search": ("cli_report",), "lag": ("cli_report",),
                    "sla": ("cli_report",), "tui": ("cli_tui",), "collect": ("cli_collect",),
                    "audit": ("cli_dlq",), "dlq": ("cli_dlq", "cli_replay")}
-ALL_MODULES = ("cli_report", "cli_tui", "cli_collect", "cli_dlq", "cli_replay")
+ALL_MODULES = ("cli_order", "cli_report", "cli_tui", "cli_collect", "cli_dlq", "cli_replay")
 _GLOBAL_VALUES = {"--db", "--config"}  # the global options that take a value
 
 

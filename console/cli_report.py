@@ -1,18 +1,16 @@
-"""CLI commands that report what backroom knows: order, search, sla report, lag."""
+"""CLI commands that report what backroom knows: search, sla report, lag (order: cli_order.py)."""
 
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
 from typing import Annotated, Optional
 
 import typer
 
-from console import output, render_journey
-from console.options import DbOption, JsonOption, store_for
-from console.timeargs import duration, instant
-from queries import journey, lag, policy, search, sla
-from queries.errors import BackroomError
+from console import output
+from console.options import AtOption, DbOption, JsonOption, store_for
+from console.timeargs import at_or_now, duration, instant
+from queries import lag, policy, search, sla
 
 
 class Format(enum.StrEnum):
@@ -22,13 +20,7 @@ class Format(enum.StrEnum):
     MARKDOWN = "markdown"
 
 
-class UnknownKey(BackroomError):
-    exit_code = 1
-
-
 FormatOption = Annotated[Format, typer.Option("--format", help="table, json, csv or markdown.")]
-AtOption = Annotated[Optional[str], typer.Option(
-    "--at", help="Evaluate as of this instant (ISO 8601; events recorded later are ignored).")]
 SinceOption = Annotated[Optional[str], typer.Option(
     "--since", help="Count back this long from --at (e.g. 24h, 30m).")]
 
@@ -36,32 +28,9 @@ sla_app = typer.Typer(help="SLA breaches per rule, open and closed.", no_args_is
 
 
 def register(app: typer.Typer) -> None:
-    app.command("order")(order)
     app.command("search")(search_orders)
     app.command("lag")(lag_report)
     app.add_typer(sla_app, name="sla")
-
-
-def _now(at: str | None) -> datetime:
-    return instant(at) or datetime.now(UTC)
-
-
-def order(
-    key: Annotated[str, typer.Argument(help="Order id, #name, trace id, message id or email.")],
-    at: AtOption = None, db: DbOption = None, as_json: JsonOption = False,
-) -> None:
-    """One order's journey: states, events, spans, dead letters, SLA status."""
-    when, rules = _now(at), policy.load()
-    with store_for(db).reading() as cursor:
-        found = journey.resolve(cursor, key)
-        if not found:
-            raise UnknownKey(f"no order matches {key!r}")
-        detail = journey.load(cursor, rules, found[0], when, other_orders=found)
-    assert detail is not None
-    if as_json:
-        output.emit_json(detail)
-    else:
-        render_journey.print_journey(detail)
 
 
 def search_orders(
@@ -98,7 +67,7 @@ def sla_report(
     db: DbOption = None,
 ) -> None:
     """SLA per rule: orders in scope, met, breached, open; and every breach with its slowest hop."""
-    when, rules, back = _now(at), policy.load(), duration(since)
+    when, rules, back = at_or_now(at), policy.load(), duration(since)
     start, end = instant(from_, "--from"), instant(to, "--to")
     with store_for(db).reading() as cursor:
         result = sla.report(cursor, rules, when, since=back, from_ts=start, to_ts=end, channel=channel)
@@ -122,7 +91,7 @@ def lag_report(
     since: SinceOption = None, at: AtOption = None, fmt: FormatOption = Format.TABLE, db: DbOption = None,
 ) -> None:
     """Inventory lag percentiles and open movements, and the stores that went quiet."""
-    when, rules, back = _now(at), policy.load(), duration(since)
+    when, rules, back = at_or_now(at), policy.load(), duration(since)
     with store_for(db).reading() as cursor:
         result = lag.report(cursor, rules, when, by, since=back)
     if fmt is Format.JSON:

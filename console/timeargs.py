@@ -25,6 +25,11 @@ def instant(text: str | None, option: str = "--at") -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def at_or_now(text: str | None) -> datetime:
+    """The instant of an --at option, or now."""
+    return instant(text) or datetime.now(UTC)
+
+
 def duration(text: str | None, option: str = "--since") -> timedelta | None:
     if text is None:
         return None

@@ -20,7 +20,7 @@ EXACT_KEYS = 5  # order id, name, trace id, message id, email: what `order KEY` 
 _TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StateReached:
     state: str
     at: datetime
@@ -29,7 +29,7 @@ class StateReached:
     recorded_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class JourneyEvent:
     event_id: str
     type: str
@@ -50,7 +50,7 @@ class JourneyEvent:
     traceparent_valid: bool | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class JourneySpan:
     trace_id: str
     span_id: str
@@ -66,7 +66,7 @@ class JourneySpan:
     message_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class JourneyDeadLetter:
     id: str
     queue: str
@@ -81,7 +81,7 @@ class JourneyDeadLetter:
     trace_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Journey:
     """Everything backroom knows about one order, as of `at`.
 

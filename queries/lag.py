@@ -20,7 +20,7 @@ class LagBy(enum.StrEnum):
     SKU = "sku"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LagRow:
     """Lag of one store, SKU or system towards one downstream system."""
 
@@ -34,14 +34,14 @@ class LagRow:
     oldest_open_seconds: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class QuietStore:
     store_id: str
     last_event_at: datetime
     quiet_seconds: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LagReport:
     at: datetime
     by: LagBy

@@ -42,13 +42,13 @@ class InvalidPolicy(ValueError):
 # Plain frozen dataclasses validated by hand, not pydantic models: `order KEY` loads the policy on
 # every run, and importing pydantic and building these schemas took 60-70 ms of the ~150 ms a bare
 # DuckDB point query takes (issue 4 allows 1.5x of that).
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Correlation:
     order_id: list[str]
     message_id: list[str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SlaRule:
     name: str
     from_state: str
@@ -57,19 +57,19 @@ class SlaRule:
     channels: list[str] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Inventory:
     stale_after: timedelta
     quiet_after: timedelta
     systems: list[str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ConsoleSettings:
     role: str = "oncall"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Policy:
     correlation: Correlation
     states: dict[str, str]

@@ -16,7 +16,7 @@ PAGE = 50
 
 
 # Dataclasses, as every result on the report commands' path (queries/policy.py says why).
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderHit:
     order_id: str
     matched: str
@@ -28,7 +28,7 @@ class OrderHit:
     last_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TextHit:
     """A dead letter whose body or error text matched the words searched for."""
 

@@ -16,7 +16,7 @@ BREACH_STATUSES = ("breached", "open")
 
 # Dataclasses, not pydantic models: built from our own typed SQL, and on `order KEY`'s path, where
 # pydantic's import would cost more than the query (queries/policy.py).
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SlaEvaluation:
     """One order against one rule: `breached` reached the target too late, `open` is still not there."""
 
@@ -35,7 +35,7 @@ class SlaEvaluation:
     slowest_hop_seconds: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RuleSummary:
     rule: str
     from_state: str
@@ -50,7 +50,7 @@ class RuleSummary:
     p95_seconds: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SlaReport:
     at: datetime
     from_ts: datetime | None

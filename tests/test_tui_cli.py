@@ -33,7 +33,7 @@ def test_order_imports_only_what_it_needs() -> None:
              "print(' '.join(sorted(m for m in sys.modules if m.startswith(('console.cli_', 'asyncio')))))")
     result = subprocess.run([sys.executable, "-c", probe, "--db", "x.duckdb", "order", "--json", "#1042"],
                             check=False, capture_output=True, text=True, timeout=60)
-    assert result.stdout.split() == ["console.cli_report"], result.stderr
+    assert result.stdout.split() == ["console.cli_order"], result.stderr
 
 
 def test_an_unknown_screen_or_role_is_a_usage_error(tmp_path: Path) -> None:
