@@ -24,11 +24,9 @@ def order(
     """One order's journey: states, events, spans, dead letters, SLA status."""
     when, rules = at_or_now(at), policy.load()
     with store_for(db).reading() as cursor:
-        found = journey.resolve(cursor, key)
-        if not found:
-            raise UnknownKey(f"no order matches {key!r}")
-        detail = journey.load(cursor, rules, found[0], when, other_orders=found)
-    assert detail is not None
+        detail = journey.find(cursor, rules, key, when)
+    if detail is None:
+        raise UnknownKey(f"no order matches {key!r}")
     if as_json:
         output.emit_json(detail)
     else:

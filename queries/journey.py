@@ -137,15 +137,28 @@ def _rows(cursor: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) 
     return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
 
+def find(cursor: duckdb.DuckDBPyConnection, policy: Policy, key: str, at: datetime) -> Journey | None:
+    """The journey a user's key names (None: none): an exact order id straight from its rollup
+    row, which saves `order KEY` a query; any other key resolved first."""
+    header = _rows(cursor, "order_header", {"order_id": key.strip()})
+    if header:
+        return _journey(cursor, policy, header[0], at, [])
+    found = resolve(cursor, key)
+    return load(cursor, policy, found[0], at, other_orders=found) if found else None
+
+
 def load(
     cursor: duckdb.DuckDBPyConnection, policy: Policy, order_id: str, at: datetime,
     other_orders: list[str] | None = None,
 ) -> Journey | None:
     """The journey of one order id, or None when the store has no such order."""
     header = _rows(cursor, "order_header", {"order_id": order_id})
-    if not header:
-        return None
-    order = header[0]
+    return _journey(cursor, policy, header[0], at, other_orders or []) if header else None
+
+
+def _journey(cursor: duckdb.DuckDBPyConnection, policy: Policy, order: dict[str, Any], at: datetime,
+             other_orders: list[str]) -> Journey:
+    order_id = order["order_id"]
     states = _rows(cursor, "order_states",
                    {"order_id": order_id, "ranked_states": list(CANONICAL_STATES)})
     events = _rows(cursor, "order_events", {"order_id": order_id})
@@ -164,7 +177,7 @@ def load(
         spans_truncated=len(spans) > SPAN_LIMIT,
         dlq=[JourneyDeadLetter(**row) for row in dlq],
         sla=sla.evaluate_order(policy, order, states, at),
-        other_orders=[other for other in (other_orders or []) if other != order_id],
+        other_orders=[other for other in other_orders if other != order_id],
     )
 
 

@@ -58,6 +58,21 @@ def test_an_unknown_key_finds_nothing(estate: Store) -> None:
         assert journey.resolve(cursor, "#9999") == []
 
 
+@pytest.mark.parametrize(("key", "order_id", "others"), [
+    (" SO-1042 ", "SO-1042", []), ("#1042", "SO-1042", []), ("dl-1", "SO-1042", []),
+    ("dana@example.com", "SO-2001", ["SO-1042"]), ("#9999", None, None),
+])
+def test_find_gives_the_journey_a_key_names(estate: Store, key: str, order_id: str | None,
+                                            others: list[str] | None) -> None:
+    """What `order KEY` and the console run: an exact id straight from its row, else resolved."""
+    with estate.reading() as cursor:
+        found = journey.find(cursor, POLICY, key, minutes(20))
+        same = journey.load(cursor, POLICY, order_id, minutes(20),
+                            other_orders=journey.resolve(cursor, key)) if order_id else None
+    assert (found.order_id, found.other_orders) == (order_id, others) if found else order_id is None
+    assert found == same
+
+
 def test_the_journey_stitches_every_trace_the_order_touched(estate: Store) -> None:
     with estate.reading() as cursor:
         order = journey.load(cursor, POLICY, "SO-1042", minutes(20))

@@ -39,9 +39,7 @@ DLQ_COLUMNS = (Col("dead letter", "id", 26), Col("queue", "queue", 20), Col("rea
 
 def _fetch(key: str, rules: Any, at: Any) -> Fetch:
     def fetch(cursor: Any) -> JourneyLoaded:
-        found = journey.resolve(cursor, key)
-        detail = journey.load(cursor, rules, found[0], at, other_orders=found) if found else None
-        return JourneyLoaded(key=key, journey=detail)
+        return JourneyLoaded(key=key, journey=journey.find(cursor, rules, key, at))
     return fetch
 
 
