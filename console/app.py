@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import gc
+from functools import partial
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
 from textual.widget import Widget
 
 from console.screens import commands
 from console.screens.audit import AuditScreen
-from console.screens.base import BackroomScreen
+from console.messages import Loaded
+from console.screens.base import BackroomScreen, DataScreen
 from console.screens.dlq import FailureGroupsScreen
 from console.screens.dlq_message import DeadLetterScreen
 from console.screens.help import HelpScreen
@@ -26,11 +30,13 @@ from console.screens.sla import SlaScreen
 from console.widgets.loading import CalmLoading
 from console.widgets.safe import Redactor, Tones
 from console.widgets.titlebar import SCREENS, TitleBar
-from console.workers import LIVE_SECONDS, Context
+from console.workers import LIVE_SECONDS, Context, Running, run_query
 from queries import Store, audit, policy
 from queries.errors import BackroomError
 
 SCREEN_NAMES = tuple(name for name, _label in SCREENS)
+# A drill-down whose first answer takes longer than this is shown without it, with its spinner.
+PUSH_AFTER = 0.15
 
 
 class ConsoleUsage(BackroomError):
@@ -75,6 +81,7 @@ class BackroomApp(App[None]):
         self._history: list[str] = []
         self._tones: Tones | None = None
         self._parsed_variables: dict[str, str] | None = None
+        self._opening: tuple[Running, Timer] | None = None
         # No animations (the sliding tab underline, smooth scrolls): over SSH at 3 a.m. they cost
         # frames and hold the next key until they end; k9s has none either.
         self.animation_level = "none"
@@ -144,11 +151,57 @@ class BackroomApp(App[None]):
             self.pop_screen()
         return self.screen_stack[0]  # type: ignore[return-value]
 
+    def open(self, screen: BackroomScreen) -> None:
+        """Push a drill-down with its first answer already in it: asked first and pushed when
+        answered, so it is laid out and painted once, with the data, and the query has the UI
+        thread's share of the CPU; an answer slower than PUSH_AFTER follows the screen."""
+        self.cancel_opening()
+        first = screen.ask_first() if isinstance(screen, DataScreen) else None
+        if first is None:
+            self.push_screen(screen)
+            return
+        fetch, running = first
+        pushed = False
+
+        def push() -> None:
+            nonlocal pushed
+            if not pushed:
+                pushed = True
+                self._opening = None
+                self.push_screen(screen)
+
+        def answered(message: Loaded) -> None:
+            if running.cancelled:
+                return
+            timer.stop()
+            screen.post_message(message)  # the first thing the screen handles after it mounts
+            push()
+
+        def ask() -> None:
+            message = run_query(self.context.store, fetch, running, type(screen).__name__)
+            if not running.cancelled:  # handled by the app's own message loop (its context, its hooks)
+                self.post_message(events.Callback(callback=partial(answered, message)))
+
+        timer = self.set_timer(PUSH_AFTER, push)
+        self._opening = (running, timer)
+        self.run_worker(ask, thread=True, group="open", exit_on_error=False)
+
+    def cancel_opening(self) -> bool:
+        """Forget a drill-down asked for but not shown yet (esc, or another one opened): its query
+        is interrupted and its answer dropped. Whether there was one."""
+        if self._opening is None:
+            return False
+        running, timer = self._opening
+        self._opening = None
+        timer.stop()
+        running.interrupt()
+        return True
+
     def action_open_order(self, key: str) -> None:
         """The journey of the order a key names, on top of the orders screen searched for it."""
         # the search behind it runs when esc comes back to it, not while the journey loads
         self._root_of("orders").search_for(key, later=True)  # type: ignore[attr-defined]
-        self.push_screen(JourneyScreen(key))
+        self.open(JourneyScreen(key))
 
     def action_search(self, text: str) -> None:
         self._root_of("orders").search_for(text)  # type: ignore[attr-defined]
@@ -156,7 +209,7 @@ class BackroomApp(App[None]):
     def action_open_message(self, key: str) -> None:
         """One dead letter, on top of the dead-letter screen."""
         self._root_of("dlq")
-        self.push_screen(DeadLetterScreen(key))
+        self.open(DeadLetterScreen(key))
 
     def action_command_line(self, value: str = "") -> None:
         if isinstance(self.screen, BackroomScreen):

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from console.messages import AuditLoaded
 from console.safe_text import inert_line
@@ -88,8 +88,8 @@ class AuditScreen(DataScreen):
             ("messages ", "$foreground-muted"), self.redactor.content(", ".join(action.message_ids)), "\n",
             ("detail ", "$foreground-muted"), self.redactor.block(detail)))
 
-    @on(DataTable.RowHighlighted, "#actions")
-    def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
+    @on(RowsTable.RowHighlighted, "#actions")
+    def _highlighted(self, _event: RowsTable.RowHighlighted) -> None:
         self._detail()
 
     def rows_total(self) -> int:

@@ -105,7 +105,9 @@ class BackroomScreen(Screen[None]):
         self.open_prompt("filter", "/", target.filter_text)
 
     def action_go_back(self) -> None:
-        """First leave a text box, then clear a filter, then leave this screen."""
+        """First stop opening a drill-down, leave a text box, clear a filter; then leave this screen."""
+        if self.backroom.cancel_opening():
+            return
         if isinstance(self.focused, Input) and not isinstance(self.focused.parent, Prompt):
             target = self.filter_target()
             if target is not None:
@@ -169,6 +171,7 @@ class DataScreen(BackroomScreen):
         self._spinner: Timer | None = None
         self._live: Timer | None = None
         self._stale = False
+        self._resumed = False
 
     def fetcher(self) -> Fetch | None:
         """Built on the UI thread from the screen's state; runs in the worker. None: nothing to ask."""
@@ -223,6 +226,16 @@ class DataScreen(BackroomScreen):
         if self._spinner is None:
             self._spinner = self.set_timer(LOADING_AFTER, self._show_spinner)
         self._query(self.context.store, fetch, running, type(self).__name__)
+
+    def ask_first(self) -> tuple[Fetch, Running] | None:
+        """The first question, asked before the screen is shown (`BackroomApp.open` runs it and
+        posts the answer here); None when this screen has nothing to ask."""
+        fetch = self.fetcher()
+        if fetch is None:
+            return None
+        self._in_flight = running = Running()
+        self.as_of = self.context.now()
+        return fetch, running
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="query")
     def _query(self, store: Store, fetch: Fetch, running: Running, screen: str) -> None:
@@ -283,7 +296,11 @@ class DataScreen(BackroomScreen):
         if not self.is_current:
             self._stale = True  # covered already (a journey opened on top): ask when it is back
             return
-        if self.last is None or self._stale or self._live is None:
+        first, self._resumed = not self._resumed, True
+        if self._in_flight is not None and self._spinner is None:
+            self._spinner = self.set_timer(LOADING_AFTER, self._show_spinner)  # asked before shown
+        # Without live refresh, coming back to a screen asks again; not when it has just answered.
+        if self.last is None or self._stale or (self._live is None and not first):
             self._stale = False
             if self._in_flight is None:
                 self.reload()

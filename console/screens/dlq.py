@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from console.messages import GroupsLoaded
 from console.screens.base import ChangingActions, DataScreen
@@ -89,14 +89,14 @@ class FailureGroupsScreen(ChangingActions, DataScreen):
             self.redactor.block(group.sample_error) if group and group.sample_error
             else Content.styled("no error text", "$foreground-muted"))
 
-    @on(DataTable.RowHighlighted, "#groups")
-    def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
+    @on(RowsTable.RowHighlighted, "#groups")
+    def _highlighted(self, _event: RowsTable.RowHighlighted) -> None:
         self._preview()
 
-    @on(DataTable.RowSelected, "#groups")
-    def _chosen(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.app.push_screen(DeadLettersScreen(event.row_key.value, STATUSES[self.statuses]))
+    @on(RowsTable.RowSelected, "#groups")
+    def _chosen(self, event: RowsTable.RowSelected) -> None:
+        if event.key:
+            self.backroom.open(DeadLettersScreen(event.key, STATUSES[self.statuses]))
 
     def action_toggle_statuses(self) -> None:
         self.statuses = "all" if self.statuses == "dead" else "dead"

@@ -161,7 +161,7 @@ class DeadLetterScreen(ChangingActions, DataScreen):
         if self.found is None or not self.found.order_id:
             self.notify("this dead letter names no order", markup=False)
             return
-        self.app.push_screen(JourneyScreen(self.found.order_id))
+        self.backroom.open(JourneyScreen(self.found.order_id))
 
     def replay_selection(self) -> ReplaySelection | None:
         if self.found is None:

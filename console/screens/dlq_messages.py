@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from console.messages import DeadLettersLoaded
 from console.safe_text import inert_line
@@ -93,15 +93,15 @@ class DeadLettersScreen(ChangingActions, DataScreen):
         if row is None or not row.order_id:
             self.notify("this dead letter names no order", markup=False)
             return
-        self.app.push_screen(JourneyScreen(row.order_id))
+        self.backroom.open(JourneyScreen(row.order_id))
 
     def rows_total(self) -> int:
         return self.last.page.total if isinstance(self.last, DeadLettersLoaded) and self.last.page else 0
 
-    @on(DataTable.RowSelected, "#messages")
-    def _chosen(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.app.push_screen(DeadLetterScreen(event.row_key.value))
+    @on(RowsTable.RowSelected, "#messages")
+    def _chosen(self, event: RowsTable.RowSelected) -> None:
+        if event.key:
+            self.backroom.open(DeadLetterScreen(event.key))
 
     def replay_selection(self) -> ReplaySelection | None:
         """The whole group this screen lists (its dead ones), not only the highlighted row."""

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 from textual.widgets._tabbed_content import ContentTabs
 
 from console.messages import JourneyLoaded
@@ -161,12 +161,12 @@ class JourneyScreen(ChangingActions, DataScreen):
         count = f"{len(dead)} dead letter{'' if len(dead) == 1 else 's'}"
         return ReplaySelection(keys=dead, label=f"the {count} of order {detail.order_id}")
 
-    @on(DataTable.RowSelected, "#dead-table")
-    def _dead_letter_chosen(self, event: DataTable.RowSelected) -> None:
+    @on(RowsTable.RowSelected, "#dead-table")
+    def _dead_letter_chosen(self, event: RowsTable.RowSelected) -> None:
         from console.screens.dlq_message import DeadLetterScreen
 
-        if event.row_key.value:
-            self.app.push_screen(DeadLetterScreen(event.row_key.value))
+        if event.key:
+            self.backroom.open(DeadLetterScreen(event.key))
 
 
 def _note(event: Any) -> str:

@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from console.messages import OrdersFound
 from console.safe_text import inert_line
@@ -121,12 +121,12 @@ class OrdersScreen(DataScreen):
     def _submitted(self, event: Input.Submitted) -> None:
         self.search_for(event.value)
 
-    @on(DataTable.RowSelected, "#results")
-    def _order_chosen(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.app.push_screen(JourneyScreen(event.row_key.value))
+    @on(RowsTable.RowSelected, "#results")
+    def _order_chosen(self, event: RowsTable.RowSelected) -> None:
+        if event.key:
+            self.backroom.open(JourneyScreen(event.key))
 
-    @on(DataTable.RowSelected, "#text-hits")
-    def _dead_letter_chosen(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.app.push_screen(DeadLetterScreen(event.row_key.value))
+    @on(RowsTable.RowSelected, "#text-hits")
+    def _dead_letter_chosen(self, event: RowsTable.RowSelected) -> None:
+        if event.key:
+            self.backroom.open(DeadLetterScreen(event.key))

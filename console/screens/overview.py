@@ -10,7 +10,7 @@ from textual import on
 from textual.containers import Grid, Horizontal, Vertical
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from console.messages import OverviewLoaded
 from console.output import seconds
@@ -105,12 +105,12 @@ class OverviewScreen(DataScreen):
         self.query_one("#backlog-states", Static).update(
             Content("\n").join(lines) if lines else Content.styled("no open orders", "$foreground-muted"))
 
-    @on(DataTable.RowSelected, "#rules")
-    def _rule_chosen(self, event: DataTable.RowSelected) -> None:
+    @on(RowsTable.RowSelected, "#rules")
+    def _rule_chosen(self, event: RowsTable.RowSelected) -> None:
         self.backroom.action_show_screen("sla")
 
-    @on(DataTable.RowSelected, "#groups")
-    def _group_chosen(self, event: DataTable.RowSelected) -> None:
-        group = event.row_key.value
+    @on(RowsTable.RowSelected, "#groups")
+    def _group_chosen(self, event: RowsTable.RowSelected) -> None:
+        group = event.key
         if group:
-            self.app.push_screen(DeadLettersScreen(group))
+            self.backroom.open(DeadLettersScreen(group))

@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from console.messages import SlaReported
 from console.safe_text import inert_line
@@ -168,14 +168,14 @@ class SlaScreen(DataScreen):
         return sum((rule.open if "open" in statuses else 0) + (rule.breached if "breached" in statuses else 0)
                    for rule in self.last.rules if self.rule is None or rule.rule == self.rule)
 
-    @on(DataTable.RowSelected, "#rules")
-    def _rule_chosen(self, event: DataTable.RowSelected) -> None:
-        chosen = event.row_key.value
+    @on(RowsTable.RowSelected, "#rules")
+    def _rule_chosen(self, event: RowsTable.RowSelected) -> None:
+        chosen = event.key
         self.rule = None if chosen == self.rule else chosen
         self._refilter()
 
-    @on(DataTable.RowSelected, "#breaches")
-    def _breach_chosen(self, event: DataTable.RowSelected) -> None:
-        order_id = (event.row_key.value or "").split("\t")[0]
+    @on(RowsTable.RowSelected, "#breaches")
+    def _breach_chosen(self, event: RowsTable.RowSelected) -> None:
+        order_id = (event.key or "").split("\t")[0]
         if order_id:
-            self.app.push_screen(JourneyScreen(order_id))
+            self.backroom.open(JourneyScreen(order_id))

@@ -105,7 +105,7 @@ def page_range(offset: int, shown: int, total: int | None) -> str:
 
 
 class Tones:
-    """Rich styles for DataTable cells, taken from the current theme's variables (no colours of our own)."""
+    """Rich styles for table cells, taken from the current theme's variables (no colours of our own)."""
 
     def __init__(self, variables: dict[str, str]) -> None:
         self._variables = variables

@@ -1,22 +1,38 @@
-"""A read-only table of at most one page of rows, filterable with '/' (k9s style, '!' inverts)."""
+"""A read-only table of at most one page of rows, filterable with '/' (k9s style, '!' inverts).
+
+Textual's DataTable measured every cell again when the UI thread fell idle after rows arrived,
+then laid the screen out a second time, and rendered each cell through Rich's `render_lines`
+(PERF-LIMITS.md section 5): on a journey that was most of the time between the answer and the
+last frame, and a snapshot taken in between showed columns not yet sized. This table is a Line
+API widget instead: the column widths are settled when the rows are given, each row becomes one
+Strip the first time it is on screen, and a repaint crops the strips it already has.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-MAX_ROWS = 500  # never pour more into a DataTable (PERF-LIMITS.md section 5): page in the query instead
+MAX_ROWS = 500  # never pour more into a table (PERF-LIMITS.md section 5): page in the query instead
+AUTO_WIDTH_CAP = 160  # an auto-sized column (a free-text error, say) is cut here, with an ellipsis
 
 
 @dataclass(frozen=True)
 class Col:
     label: str
     key: str
-    width: int | None = None
+    width: int | None = None  # None: as wide as its widest cell (up to AUTO_WIDTH_CAP)
 
 
 @dataclass(frozen=True)
@@ -30,17 +46,76 @@ class Row:
         return any(needle in cell.plain.lower() for cell in self.cells)
 
 
-class RowsTable(DataTable[Text]):
-    """A DataTable fed whole pages of rows; keeps the cursor on the same row across refreshes."""
+class RowsTable(ScrollView, can_focus=True):
+    """Whole pages of rows under a fixed header; the cursor stays on the same row across refreshes."""
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"rows--header", "rows--cursor", "rows--stripe"}
     DEFAULT_CSS = """
-    RowsTable { height: 1fr; }
+    RowsTable {
+        height: 1fr;
+        background: $surface;
+        color: $foreground;
+        & > .rows--header { text-style: bold; background: $panel; color: $foreground; }
+        & > .rows--stripe { background: $surface-lighten-1 50%; }
+        &:dark > .rows--stripe { background: $surface-darken-1 40%; }
+        & > .rows--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .rows--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+        }
+    }
     """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select", "open", show=False),
+        Binding("up", "move(-1)", "up", show=False),
+        Binding("down", "move(1)", "down", show=False),
+        Binding("pageup", "page(-1)", "page up", show=False),
+        Binding("pagedown", "page(1)", "page down", show=False),
+        Binding("home,ctrl+home", "move_to(0)", "first row", show=False),
+        Binding("end,ctrl+end", "move_to(-1)", "last row", show=False),
+        Binding("left", "scroll_left", "scroll left", show=False),
+        Binding("right", "scroll_right", "scroll right", show=False),
+    ]
+
+    class RowHighlighted(Message):
+        """The cursor is on another row."""
+
+        def __init__(self, table: RowsTable, key: str | None) -> None:
+            super().__init__()
+            self.table, self.key = table, key
+
+        @property
+        def control(self) -> RowsTable:
+            return self.table
+
+    class RowSelected(Message):
+        """Enter (or a click on the highlighted row): open what the row is about."""
+
+        def __init__(self, table: RowsTable, key: str) -> None:
+            super().__init__()
+            self.table, self.key = table, key
+
+        @property
+        def control(self) -> RowsTable:
+            return self.table
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
-        self._columns_shown: tuple[Col, ...] = ()
+        super().__init__(id=id, classes=classes)
+        self._columns: tuple[Col, ...] = ()
+        self._widths: list[int] = []
         self._rows: list[Row] = []
+        self._visible: list[Row] = []
+        self._strips: dict[int, Strip] = {}  # row index -> its cells as one Strip, built when first shown
+        self._header: Strip | None = None
+        self.cursor_row = 0
         self.offered_rows = 0  # rows the screen offered; more than MAX_ROWS are cut
         self.filter_text = ""
 
@@ -53,36 +128,37 @@ class RowsTable(DataTable[Text]):
         return self.offered_rows > len(self._rows)
 
     @property
+    def row_count(self) -> int:
+        return len(self._visible)
+
+    @property
     def shown_rows(self) -> int:
-        return self.row_count
+        return len(self._visible)
 
     @property
     def current_key(self) -> str | None:
         """The key of the highlighted row, if any."""
-        if not self.row_count:
-            return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except CellDoesNotExist:
-            return None
-        return key.value
+        return self._visible[self.cursor_row].key if self._visible else None
+
+    def get_row_index(self, key: str) -> int:
+        """The index of the shown row with this key (KeyError when it is filtered out or absent)."""
+        for index, row in enumerate(self._visible):
+            if row.key == key:
+                return index
+        raise KeyError(key)
 
     def show(self, columns: Sequence[Col], rows: Sequence[Row]) -> None:
         """Replace the rows (at most MAX_ROWS), keep the filter and the highlighted row."""
         self.offered_rows = len(rows)
         self._rows = list(rows[:MAX_ROWS])
-        if tuple(columns) != self._columns_shown:
-            self.clear(columns=True)
-            for column in columns:
-                self.add_column(Text(column.label), key=column.key, width=column.width)
-            self._columns_shown = tuple(columns)
+        self._columns = tuple(columns)
         self._fill()
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
         self._fill()
 
-    def _visible(self) -> list[Row]:
+    def _matching(self) -> list[Row]:
         needle = self.filter_text.strip().lower()
         if not needle or needle == "!":
             return self._rows
@@ -92,11 +168,133 @@ class RowsTable(DataTable[Text]):
 
     def _fill(self) -> None:
         keep = self.current_key
-        self.clear()
-        for row in self._visible():
-            self.add_row(*row.cells, key=row.key)
-        if keep is not None:
-            try:
-                self.move_cursor(row=self.get_row_index(keep), animate=False, scroll=True)
-            except RowDoesNotExist:
-                pass
+        self._visible = self._matching()
+        self._widths = [_width(column, index, self._rows) for index, column in enumerate(self._columns)]
+        self._strips.clear()
+        self._header = None
+        self.virtual_size = Size(sum(self._widths) + 2 * len(self._widths), len(self._visible) + 1)
+        index = next((i for i, row in enumerate(self._visible) if row.key == keep), 0)
+        self.cursor_row = max(0, min(index, len(self._visible) - 1))
+        self._scroll_to_cursor()
+        self.refresh()
+        if self.current_key != keep:
+            self.post_message(self.RowHighlighted(self, self.current_key))
+
+    def move_cursor(self, *, row: int, animate: bool = False, scroll: bool = True) -> None:
+        """Put the cursor on a row (clamped to the rows shown) and bring it into view."""
+        self._set_cursor(row)
+
+    def _set_cursor(self, row: int) -> None:
+        before = self.cursor_row
+        self.cursor_row = max(0, min(row, len(self._visible) - 1))
+        self._scroll_to_cursor()
+        if self.cursor_row != before:
+            self.refresh()
+            self.post_message(self.RowHighlighted(self, self.current_key))
+
+    def _scroll_to_cursor(self) -> None:
+        rows_in_view = max(1, self.scrollable_content_region.height - 1)
+        top = round(self.scroll_y)
+        if self.cursor_row < top:
+            top = self.cursor_row
+        elif self.cursor_row >= top + rows_in_view:
+            top = self.cursor_row - rows_in_view + 1
+        if top != round(self.scroll_y):
+            self.scroll_to(y=top, animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        self._scroll_to_cursor()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._header = None  # the theme or focus changed: styles are applied when lines are cut
+
+    def action_move(self, step: int) -> None:
+        self._set_cursor(self.cursor_row + step)
+
+    def action_page(self, step: int) -> None:
+        self._set_cursor(self.cursor_row + step * max(1, self.scrollable_content_region.height - 1))
+
+    def action_move_to(self, row: int) -> None:
+        self._set_cursor(row if row >= 0 else len(self._visible) - 1)
+
+    def action_select(self) -> None:
+        key = self.current_key
+        if key is not None:
+            self.post_message(self.RowSelected(self, key))
+
+    def _on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        row = round(self.scroll_y) + offset.y - 1
+        if not 0 <= row < len(self._visible):
+            return
+        if row == self.cursor_row:
+            self.action_select()
+        else:
+            self._set_cursor(row)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        scroll_x = round(self.scroll_x)
+        base = self.rich_style
+        if y == 0:
+            if self._header is None:
+                header = self.get_component_rich_style("rows--header")
+                self._header = self._line([Text(column.label) for column in self._columns]).apply_style(header)
+            style = base + self.get_component_rich_style("rows--header")
+            return self._header.crop_extend(scroll_x, scroll_x + width, style)
+        index = round(self.scroll_y) + y - 1
+        if index >= len(self._visible):
+            return Strip.blank(width, base)
+        strip = self._strips.get(index)
+        if strip is None:
+            strip = self._strips[index] = self._line(self._visible[index].cells)
+        style = base
+        if index % 2 == 0:
+            style += self.get_component_rich_style("rows--stripe")
+        if index == self.cursor_row:
+            style += self.get_component_rich_style("rows--cursor")
+        return strip.apply_style(style).crop_extend(scroll_x, scroll_x + width, style)
+
+    def _line(self, cells: Sequence[Text]) -> Strip:
+        """One row's cells, each fitted to its column with a space either side, as one Strip
+        (a cell's segments stay its own, so an exported SVG places every column where it belongs)."""
+        console = self.app.console
+        pad = Segment(" ")
+        segments: list[Segment] = []
+        for width, cell in zip(self._widths, cells, strict=False):
+            segments.append(pad)
+            fitted = _fit(cell, width)
+            # Text.render leaves out the text's own style when it has no spans: put it under them
+            style = console.get_style(fitted.style) if fitted.style else None
+            segments.extend(Segment.apply_style(fitted.render(console), style))
+            segments.append(pad)
+        return Strip(segments, sum(self._widths[:len(cells)]) + 2 * min(len(cells), len(self._widths)))
+
+
+def _width(column: Col, index: int, rows: Sequence[Row]) -> int:
+    if column.width is not None:
+        return column.width
+    widest = max((row.cells[index].cell_len for row in rows if index < len(row.cells)), default=0)
+    return min(AUTO_WIDTH_CAP, max(len(column.label), widest))
+
+
+def _fit(cell: Text, width: int) -> Text:
+    """The cell cut (with an ellipsis) or padded to exactly `width` cells, as it asks to be justified."""
+    length = cell.cell_len
+    if length == width:
+        return cell
+    fitted = cell.copy()
+    if length > width:
+        fitted.truncate(width, overflow="ellipsis")
+    gap = width - fitted.cell_len
+    if cell.justify == "right":
+        fitted.pad_left(gap)
+    elif cell.justify == "center":
+        fitted.pad_left(gap // 2)
+        fitted.pad_right(gap - gap // 2)
+    else:
+        fitted.pad_right(gap)
+    return fitted

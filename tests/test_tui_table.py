@@ -1,0 +1,116 @@
+"""The console's table widget, in a bare Textual app: columns, keys, filter, selection, and inert cells."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from console.widgets.table import AUTO_WIDTH_CAP, MAX_ROWS, Col, Row, RowsTable
+from tests.test_tui_helpers import MessageLog
+
+COLUMNS = (Col("id", "id", 6), Col("qty", "qty", 5), Col("note", "note"))
+
+
+def rows(count: int) -> list[Row]:
+    return [Row(f"k{i}", (Text(f"r{i}"), Text(str(i), justify="right"), Text(f"note {i}"))) for i in range(count)]
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield RowsTable(id="table")
+
+    def on_mount(self) -> None:
+        self.query_one(RowsTable).focus()
+
+
+def line(table: RowsTable, y: int) -> str:
+    return table.render_line(y).text
+
+
+async def test_columns_are_sized_when_the_rows_arrive() -> None:
+    app = TableApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        table = app.query_one(RowsTable)
+        table.show(COLUMNS, [*rows(2), Row("long", (Text("abcdefghij"), Text("7", justify="right"),
+                                                     Text("x" * (AUTO_WIDTH_CAP + 40))))])
+        # no idle step in between: the first frame after `show` has every column at its width
+        assert line(table, 0).startswith(" id      qty    note ")
+        assert line(table, 1).startswith(" r0          0  note 0 ")
+        assert line(table, 3).startswith(" abcde…      7  xxx")  # cut with an ellipsis, number on the right
+        assert table.virtual_size.width == 6 + 5 + AUTO_WIDTH_CAP + 6
+        await pilot.pause()
+        assert line(table, 1).startswith(" r0          0  note 0 ")
+
+
+async def test_keys_move_the_cursor_and_enter_selects_its_row() -> None:
+    log = MessageLog()
+    app = TableApp()
+    async with app.run_test(size=(60, 8), message_hook=log) as pilot:
+        table = app.query_one(RowsTable)
+        table.show(COLUMNS, rows(40))
+        await pilot.press("down", "down")
+        assert table.current_key == "k2"
+        highlighted = await log.wait_for(RowsTable.RowHighlighted, lambda m: m.key == "k2")
+        assert highlighted.control is table
+        await pilot.press("pagedown")
+        assert table.current_key == "k9"  # 8 lines: the header and 7 rows
+        assert line(table, 7).startswith(" r9 ")  # scrolled so that the cursor is the last row in view
+        await pilot.press("end")
+        assert table.current_key == "k39" and line(table, 7).startswith(" r39 ")
+        await pilot.press("home", "up")
+        assert table.current_key == "k0" and line(table, 0).startswith(" id ")
+        mark = log.mark()
+        await pilot.press("down", "enter")
+        selected = await log.wait_for(RowsTable.RowSelected, after=mark)
+        assert selected.key == "k1"
+
+
+async def test_a_click_highlights_a_row_and_a_second_click_opens_it() -> None:
+    log = MessageLog()
+    app = TableApp()
+    async with app.run_test(size=(60, 8), message_hook=log) as pilot:
+        table = app.query_one(RowsTable)
+        table.show(COLUMNS, rows(5))
+        await pilot.click(RowsTable, offset=(2, 3))  # the header is line 0: line 3 is the third row
+        assert table.current_key == "k2"
+        assert not any(isinstance(m, RowsTable.RowSelected) for m in log.seen)
+        await pilot.click(RowsTable, offset=(2, 3))
+        selected = await log.wait_for(RowsTable.RowSelected)
+        assert selected.key == "k2"
+
+
+async def test_new_rows_and_filters_keep_the_cursor_on_the_same_row() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(RowsTable)
+        table.show(COLUMNS, rows(20))
+        table.move_cursor(row=table.get_row_index("k12"))
+        table.show(COLUMNS, rows(30)[5:])  # a refresh in which rows came and went
+        assert table.current_key == "k12" and table.cursor_row == 7
+        table.set_filter("note 1")
+        assert table.row_count == 10 and table.current_key == "k12"  # 10..19
+        table.set_filter("!note 1")
+        assert table.row_count == 15 and table.current_key == "k5"  # k12 is gone: the first row
+        table.set_filter("")
+        assert table.row_count == 25
+        table.show(COLUMNS, [])
+        assert table.row_count == 0 and table.current_key is None
+        await pilot.press("down", "enter")  # nothing to move to, nothing to open
+        assert table.current_key is None
+
+
+async def test_at_most_one_page_of_rows_goes_in() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 12)):
+        table = app.query_one(RowsTable)
+        table.show(COLUMNS, rows(MAX_ROWS + 3))
+        assert table.row_count == MAX_ROWS and table.truncated and table.offered_rows == MAX_ROWS + 3
+
+
+async def test_markup_and_escapes_in_cells_stay_text() -> None:
+    app = TableApp()
+    async with app.run_test(size=(80, 6)):
+        table = app.query_one(RowsTable)
+        auto = (Col("a", "a"), Col("b", "b"), Col("c", "c"))
+        table.show(auto, [Row("x", (Text("[bold]b[/]"), Text("1"), Text("[@click=app.quit]q")))])
+        assert "[bold]b[/]" in line(table, 1) and "[@click=app.quit]q" in line(table, 1)
