@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import gc
-from functools import partial
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -15,9 +15,9 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widget import Widget
 
+from console.messages import Loaded
 from console.screens import commands
 from console.screens.audit import AuditScreen
-from console.messages import Loaded
 from console.screens.base import BackroomScreen, DataScreen
 from console.screens.dlq import FailureGroupsScreen
 from console.screens.dlq_message import DeadLetterScreen

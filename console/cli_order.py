@@ -1,5 +1,6 @@
 """`backroom order KEY`: one order's journey. A module of its own, so that what on-call runs at
-3 a.m. imports only what it needs (issue 4: the whole process within 1.5x of a bare query)."""
+3 a.m. imports only what it needs (issue 4: the whole process within 1.5x of a bare query); its
+plainest command lines do not reach Typer at all (`console.fast_order`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,8 @@ from typing import Annotated
 
 import typer
 
-from console import output, render_journey
-from console.options import AtOption, DbOption, JsonOption, UnknownKey, store_for
-from console.timeargs import at_or_now
-from queries import journey, policy
+from console import fast_order
+from console.options import AtOption, DbOption, JsonOption
 
 
 def register(app: typer.Typer) -> None:
@@ -22,12 +21,4 @@ def order(
     at: AtOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """One order's journey: states, events, spans, dead letters, SLA status."""
-    when, rules = at_or_now(at), policy.load()
-    with store_for(db).reading() as cursor:
-        detail = journey.find(cursor, rules, key, when)
-    if detail is None:
-        raise UnknownKey(f"no order matches {key!r}")
-    if as_json:
-        output.emit_json(detail)
-    else:
-        render_journey.print_journey(detail)
+    fast_order.show(key, at, db, as_json)

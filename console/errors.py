@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import duckdb
-import typer
 
 from console.safe_text import inert_line
 from queries.errors import BackroomError
+
+if TYPE_CHECKING:
+    import typer  # only run_safely needs it, and imports it: `order`'s fast path runs without Typer
 
 
 def _say(message: str) -> None:
@@ -18,16 +22,33 @@ def _say(message: str) -> None:
     sys.stderr.flush()
 
 
+class UnknownKey(BackroomError):
+    """A key (order, dead letter) the store does not know: exit 1, as a failed check."""
+
+    exit_code = 1
+
+
 def run_safely(command: typer.core.TyperGroup, args: list[str] | None = None) -> int:
     """Run the click command; map usage, domain and unexpected errors to exit codes 2 (or 1/130)."""
-    try:
-        result = command.main(args=args, prog_name="backroom", standalone_mode=False)
+    import typer
+
+    def click_main() -> int:
+        try:
+            result = command.main(args=args, prog_name="backroom", standalone_mode=False)
+        except typer.Exit as done:
+            return done.exit_code
+        except typer.Abort:
+            _say("interrupted")
+            return 130
         return result if isinstance(result, int) else 0
-    except typer.Exit as done:
-        return done.exit_code
-    except typer.Abort:
-        _say("interrupted")
-        return 130
+
+    return guarded(click_main)
+
+
+def guarded(run: Callable[[], int]) -> int:
+    """Run a command; a domain, store, file or unexpected error becomes one line and an exit code."""
+    try:
+        return run()
     except KeyboardInterrupt:
         _say("interrupted")
         return 130

@@ -1,4 +1,4 @@
-"""Options the commands share (`--db`, `--json`, `--at`), the store they name, an unknown key."""
+"""Options the commands share (`--db`, `--json`, `--at`) and the store they name."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 
 from queries import Store
-from queries.errors import BackroomError
 
 DbOption = Annotated[
     Optional[Path],
@@ -18,12 +17,6 @@ DbOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Stable JSON on stdout, for scripts.")]
 AtOption = Annotated[Optional[str], typer.Option(
     "--at", help="Evaluate as of this instant (ISO 8601; events recorded later are ignored).")]
-
-
-class UnknownKey(BackroomError):
-    """A key (order, dead letter) the store does not know: exit 1, as a failed check."""
-
-    exit_code = 1
 
 
 def store_for(db: Path | None) -> Store:

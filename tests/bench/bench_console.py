@@ -5,8 +5,9 @@ estate's end, live refresh off):
 
 - first paint of the overview: from `run_test` being entered until the app is ready (its first
   frame composed) and, separately, until the overview's KPI tiles show their data;
-- opening a journey: from the `enter` of `:order KEY` until the journey screen has its data and
-  nothing is left in flight;
+- opening a journey: from the `enter` of `:order KEY` until the app wrote its last frame of the
+  journey (what the user waits for), and until the pilot found it settled (that adds the pilot's
+  idle test, which sleeps 20 ms at a time until the process is idle: at least 60 ms here);
 - the longest handler on the UI thread during a tour of every screen: each asyncio callback on the
   app's loop is timed (a wrapper around `asyncio.Handle._run`, the loop's one place for running
   callbacks); the ones over 50 ms are listed.
@@ -21,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from benchkit import fresh, show
@@ -58,10 +60,27 @@ async def first_paint(db: Path) -> tuple[float, float]:
     return ready, painted
 
 
-async def open_journeys(db: Path, keys: list[str]) -> list[float]:
-    """Seconds from `enter` on `:order KEY` to the journey settled, for each key."""
+class Frames:
+    """When the app last wrote a frame to its terminal (wraps the app's one place for that)."""
+
+    def __init__(self, app: Any) -> None:
+        self.last = 0.0
+        write = app._display
+
+        def timed(screen: Any, renderable: Any) -> None:
+            write(screen, renderable)
+            if renderable is not None:
+                self.last = time.perf_counter()
+
+        app._display = timed
+
+
+async def open_journeys(db: Path, keys: list[str]) -> list[tuple[float, float]]:
+    """For each key, seconds from `enter` on `:order KEY` to the journey's last frame, and to the
+    pilot finding the app settled (its idle test sleeps at least 20 ms a step, three steps)."""
     log = MessageLog()
     app = create_app(db, now=AT, live=None)
+    frames = Frames(app)
     seconds = []
     async with app.run_test(size=SIZE, message_hook=log) as pilot:
         await settle(pilot)
@@ -72,7 +91,7 @@ async def open_journeys(db: Path, keys: list[str]) -> list[float]:
             await pilot.press("enter")
             loaded = await log.wait_for(JourneyLoaded, after=mark, timeout=60)
             await settle(pilot)
-            seconds.append(time.perf_counter() - started)
+            seconds.append((frames.last - started, time.perf_counter() - started))
             assert isinstance(app.screen, JourneyScreen) and loaded.journey is not None
             await pilot.press("escape")
             await settle(pilot)
@@ -162,10 +181,13 @@ def test_first_paint_big_vs_empty(big_store: Store, work: Path) -> None:
 
 def test_journey_opens_after_enter(big_store: Store) -> None:
     keys = sample_keys(big_store, 12)
-    seconds = asyncio.run(open_journeys(STORE, keys))[1:]  # the first warms the file's caches
-    show(f"journey after enter on ':order KEY' ({len(seconds)} orders)", [
-        ("median", statistics.median(seconds), "target <= 0.300 s"),
-        ("slowest", max(seconds), ""),
+    runs = asyncio.run(open_journeys(STORE, keys))[1:]  # the first warms the file's caches
+    painted, settled = [p for p, _ in runs], [s for _, s in runs]
+    show(f"journey after enter on ':order KEY' ({len(runs)} orders)", [
+        ("last frame painted: median", statistics.median(painted), "target <= 0.300 s"),
+        ("last frame painted: slowest", max(painted), ""),
+        ("pilot settled: median", statistics.median(settled), "the pilot's idle test included"),
+        ("pilot settled: slowest", max(settled), ""),
     ])
 
 

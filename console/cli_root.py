@@ -1,0 +1,172 @@
+"""The `backroom` Typer app: thin commands over queries/ and collectors/ (DESIGN.md, CLI contract).
+`console.cli` is the entry point; the command modules (`cli_*.py`) register here."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from console import output
+from console.errors import run_safely
+from console.options import DbOption, JsonOption, store_for
+from queries import policy
+
+app = typer.Typer(
+    name="backroom",
+    help="See what your integration middleware is doing between POS, storefront and ERP, and put it right.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version  # only here: it costs the other commands ~40 ms
+
+        output.emit_line(f"backroom {version('backroom')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    db: DbOption = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Policy file (default $BACKROOM_CONFIG or ./backroom.toml).")] = None,
+    show_version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """backroom: order journeys, SLA breaches, inventory lag and dead letters, joined per order."""
+    if db is not None:
+        os.environ["BACKROOM_DB"] = str(db)
+    if config is not None:
+        os.environ["BACKROOM_CONFIG"] = str(config)
+
+
+@app.command()
+def demo(
+    orders: Annotated[int, typer.Option(min=10, help="How many orders the estate has.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed builds the same estate.")] = 7,
+    db: DbOption = None,
+    no_tui: Annotated[bool, typer.Option("--no-tui", help="Build and print a summary; no console.")] = False,
+) -> None:
+    """Build a realistic demo estate into the store, then open the console."""
+    from console import demo as demo_builder
+
+    built = demo_builder.build(store_for(db).path, orders=orders, seed=seed)
+    output.emit_line(built.summary())
+    if not no_tui:
+        from console.launch import open_console
+
+        open_console(built.db)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to read.", show_default=False)],
+    fmt: Annotated[str, typer.Option(
+        "--format", help="auto|otlp|jaeger|events|rabbitmq-dlq|kafka-dlq|sqs-dlq (auto: by content).")] = "auto",
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 if any record was rejected.")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Read trace, event and dead-letter files into the store, idempotently."""
+    import time
+
+    from collectors import ProgressInfo, ingest_paths
+
+    started, finished = time.perf_counter(), {"bytes": 0, "records": 0, "file": ""}
+
+    def progress(info: ProgressInfo) -> None:
+        # A progress line on stderr for people at a terminal; never with --json or when piped.
+        if info.bytes_done >= info.bytes_total and finished["file"] != str(info.path):
+            finished.update(file=str(info.path), bytes=finished["bytes"] + info.bytes_total,
+                            records=finished["records"] + info.records)
+        done = info.files_done + (info.bytes_done >= info.bytes_total)
+        records = finished["records"] + (0 if finished["file"] == str(info.path) else info.records)
+        megabytes = (finished["bytes"] + (0 if finished["file"] == str(info.path)
+                                          else info.bytes_done)) / 1e6
+        rate = records / max(time.perf_counter() - started, 1e-6)
+        sys.stderr.write(f"\r{done}/{info.files_total} files  {megabytes:,.1f} MB  "
+                         f"{records:,} records  {rate:,.0f} rows/s ")
+        sys.stderr.flush()
+
+    show = not as_json and sys.stderr.isatty()
+    report = ingest_paths(store_for(db), paths, fmt=fmt, policy=policy.load(),
+                          on_progress=progress if show else None)
+    if show:
+        sys.stderr.write("\n")
+    if as_json:
+        output.emit_json(report.to_json())
+    else:
+        output.emit_line(report.summary_line())
+    if strict and report.rejects:
+        raise typer.Exit(1)
+
+
+policy_app = typer.Typer(help="The effective policy: correlation, states, SLA rules, inventory.",
+                         no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("show")
+def policy_show(as_json: JsonOption = False) -> None:
+    """Print the effective policy (shipped defaults merged with backroom.toml)."""
+    effective = policy.load()
+    document = policy.document(effective, as_json=True)
+    if as_json:
+        output.emit_json(document)
+        return
+    from console.policy_text import render_toml
+
+    output.emit_line(render_toml(document))
+
+
+# The modules that hold the other commands. A process registers only the ones its command needs:
+# `order` is what on-call runs at 3 a.m., and the replay and dead-letter modules cost it ~20 ms.
+COMMAND_MODULES = {"order": ("cli_order",), "search": ("cli_report",), "lag": ("cli_report",),
+                   "sla": ("cli_report",), "tui": ("cli_tui",), "collect": ("cli_collect",),
+                   "audit": ("cli_dlq",), "dlq": ("cli_dlq", "cli_replay")}
+ALL_MODULES = ("cli_order", "cli_report", "cli_tui", "cli_collect", "cli_dlq", "cli_replay")
+_GLOBAL_VALUES = {"--db", "--config"}  # the global options that take a value
+
+
+def register(names: tuple[str, ...] = ALL_MODULES) -> None:
+    for name in names:
+        module = importlib.import_module(f"console.{name}")
+        if name == "cli_replay":
+            module.register(importlib.import_module("console.cli_dlq").dlq_app)
+        else:
+            module.register(app)
+
+
+def command_word(argv: list[str]) -> str | None:
+    """The command a command line names: its first word after the global options."""
+    words = iter(argv)
+    for word in words:
+        if word in _GLOBAL_VALUES:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def modules_for(argv: list[str]) -> tuple[str, ...]:
+    """What to register for a command line: all of it for help, a typo or no command at all."""
+    word = command_word(argv)
+    if word in {"demo", "ingest", "policy"}:
+        return ()
+    return COMMAND_MODULES.get(word or "", ALL_MODULES)
+
+
+def run(argv: list[str]) -> int:
+    """Run a command line through Typer, turning every failure into one line on stderr and an exit code."""
+    register(modules_for(argv))
+    return run_safely(typer.main.get_command(app), argv)
