@@ -7,22 +7,24 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import orjson
+from textual import on
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Static, TabbedContent, TabPane
-from textual.widgets._tabbed_content import ContentTabs
+from textual.widgets import ContentSwitcher, Static
 
 from console.messages import DeadLetterLoaded
 from console.screens.base import ChangingActions, DataScreen
 from console.screens.replay_modal import ReplaySelection
 from console.widgets.safe import Redactor, plain, when
 from console.widgets.table import Col, Row, RowsTable
+from console.widgets.tabs import TabStrip
 from console.workers import Fetch
 from queries import dlq
 from queries.dlq import DeadLetter
 
+PANES = (("body", "Body"), ("headers", "Headers"), ("properties", "Properties"), ("history", "History"))
 BODY_CHARS = 64_000  # enough to read; the exact bytes stay in the store for replay
 HISTORY_COLUMNS = (Col("deaths", "count", 6), Col("exchange", "exchange", 16), Col("queue", "queue", 22),
                    Col("reason", "reason", 15), Col("routing keys", "keys", 24), Col("time", "time", 14))
@@ -78,19 +80,16 @@ class DeadLetterScreen(ChangingActions, DataScreen):
             yield Static(id="heading", classes="heading")
             yield Static(id="facts")
             yield Static(id="actions", classes="status")
-            with TabbedContent(id="tabs"):
-                with TabPane("Body", id="body-pane"), VerticalScroll():
+            yield TabStrip(PANES, id="tabs")
+            with ContentSwitcher(initial="body-pane", id="panes"):
+                with VerticalScroll(id="body-pane"):
                     yield Static(id="payload")
-                with TabPane("Headers", id="headers-pane"), VerticalScroll():
+                with VerticalScroll(id="headers-pane"):
                     yield Static(id="headers")
-                with TabPane("Properties", id="properties-pane"), VerticalScroll():
+                with VerticalScroll(id="properties-pane"):
                     yield Static(id="properties")
-                with TabPane("History", id="history-pane"):
+                with Vertical(id="history-pane"):
                     yield RowsTable(id="history")
-
-    def on_mount(self) -> None:
-        for tabs in self.query(ContentTabs).results():
-            tabs.can_focus = False  # letter keys switch tabs; focus stays on the content
 
     def fetcher(self) -> Fetch:
         key = self.key
@@ -121,10 +120,10 @@ class DeadLetterScreen(ChangingActions, DataScreen):
             plain(entry.get("count")), redactor.ident(entry.get("exchange")), redactor.ident(entry.get("queue")),
             redactor.line(entry.get("reason")), redactor.line(", ".join(map(str, entry.get("routing-keys") or []))),
             plain(_epoch(entry.get("time"))))) for index, entry in enumerate(history) if isinstance(entry, dict)])
-        tabs = self.query_one(TabbedContent)
-        tabs.get_tab("body-pane").label = Content(f"Body ({body.kind}, {body.size:,} bytes)")
-        tabs.get_tab("headers-pane").label = Content(f"Headers {len(found.headers or {})}")
-        tabs.get_tab("history-pane").label = Content(f"History {len(history)}")
+        tabs = self.query_one(TabStrip)
+        tabs.set_label("body", f"Body ({body.kind}, {body.size:,} bytes)")
+        tabs.set_label("headers", f"Headers {len(found.headers or {})}")
+        tabs.set_label("history", f"History {len(history)}")
 
     def _facts(self, found: DeadLetter) -> Content:
         r = self.redactor
@@ -153,7 +152,12 @@ class DeadLetterScreen(ChangingActions, DataScreen):
         return Content("\n").join(lines)
 
     def action_tab(self, pane: str) -> None:
-        self.query_one(TabbedContent).active = f"{pane}-pane"
+        self.query_one(TabStrip).active = pane
+        self.query_one(ContentSwitcher).current = f"{pane}-pane"
+
+    @on(TabStrip.Chosen)
+    def _tab_clicked(self, event: TabStrip.Chosen) -> None:
+        self.action_tab(event.pane)
 
     def action_open_order(self) -> None:
         from console.screens.journey import JourneyScreen

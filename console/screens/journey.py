@@ -11,8 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Static, TabbedContent, TabPane
-from textual.widgets._tabbed_content import ContentTabs
+from textual.widgets import ContentSwitcher, Static
 
 from console.messages import JourneyLoaded
 from console.output import seconds
@@ -21,6 +20,7 @@ from console.screens.replay_modal import ReplaySelection
 from console.widgets.safe import counted, duration, plain, when
 from console.widgets.stepper import StateStepper
 from console.widgets.table import Col, Row, RowsTable
+from console.widgets.tabs import TabStrip
 from console.widgets.waterfall import COLUMNS as SPAN_COLUMNS
 from console.widgets.waterfall import span_rows
 from console.workers import Fetch
@@ -30,6 +30,7 @@ from queries.journey import Journey
 EVENT_COLUMNS = (Col("occurred", "occurred", 14), Col("seen after", "delay", 10), Col("type", "type", 22),
                  Col("state", "state", 20), Col("system", "system", 10), Col("store", "store", 6),
                  Col("sku", "sku", 14), Col("qty", "qty", 4), Col("trace", "trace", 10), Col("note", "note"))
+PANES = (("events", "Timeline"), ("spans", "Spans"), ("dead", "Dead letters"))
 SLA_COLUMNS = (Col("rule", "rule", 20), Col("status", "status", 9), Col("elapsed", "elapsed", 9),
                Col("within", "within", 8), Col("slowest hop", "hop", 44), Col("took", "took", 9))
 DLQ_COLUMNS = (Col("dead letter", "id", 26), Col("queue", "queue", 20), Col("reason", "reason", 14),
@@ -70,17 +71,10 @@ class JourneyScreen(ChangingActions, DataScreen):
             yield Static(id="summary", classes="status")
             yield StateStepper(id="stepper")
             yield RowsTable(id="sla")
-            with TabbedContent(id="tabs"):
-                with TabPane("Timeline", id="events"):
-                    yield RowsTable(id="events-table")
-                with TabPane("Spans", id="spans"):
-                    yield RowsTable(id="spans-table")
-                with TabPane("Dead letters", id="dead"):
-                    yield RowsTable(id="dead-table")
-
-    def on_mount(self) -> None:
-        for tabs in self.query(ContentTabs).results():
-            tabs.can_focus = False  # letter keys switch tabs; focus stays on the content
+            yield TabStrip(PANES, id="tabs")
+            with ContentSwitcher(initial="events-table", id="panes"):
+                for pane, _label in PANES:
+                    yield RowsTable(id=f"{pane}-table")
 
     def fetcher(self) -> Fetch:
         return _fetch(self.key, self.context.policy, self.context.now())
@@ -116,11 +110,10 @@ class JourneyScreen(ChangingActions, DataScreen):
             redactor.line(dead.reason), plain(dead.count), tones.status(dead.status),
             plain(when(dead.last_death_at)), redactor.line(dead.error_text)))
             for dead in detail.dlq])
-        tabs = self.query_one(TabbedContent)
-        tabs.get_tab("events").label = Content(f"Timeline {len(detail.events)}")
-        tabs.get_tab("spans").label = Content(
-            f"Spans {len(detail.spans)} in {counted(len(detail.trace_ids), 'trace')}")
-        tabs.get_tab("dead").label = Content(f"Dead letters {len(detail.dlq)}")
+        tabs = self.query_one(TabStrip)
+        tabs.set_label("events", f"Timeline {len(detail.events)}")
+        tabs.set_label("spans", f"Spans {len(detail.spans)} in {counted(len(detail.trace_ids), 'trace')}")
+        tabs.set_label("dead", f"Dead letters {len(detail.dlq)}")
 
     def _show_header(self, detail: Journey, *notes: str) -> None:
         redactor = self.redactor
@@ -149,8 +142,13 @@ class JourneyScreen(ChangingActions, DataScreen):
         return Text("+" + seconds(gap) if gap >= 0 else seconds(gap), style=tone, justify="right")
 
     def action_tab(self, pane: str) -> None:
-        self.query_one(TabbedContent).active = pane
+        self.query_one(TabStrip).active = pane
+        self.query_one(ContentSwitcher).current = f"{pane}-table"
         self.query_one(f"#{pane}-table", RowsTable).focus()
+
+    @on(TabStrip.Chosen)
+    def _tab_clicked(self, event: TabStrip.Chosen) -> None:
+        self.action_tab(event.pane)
 
     def replay_selection(self) -> ReplaySelection | None:
         """The order's dead letters that are still dead (None before it loads, or when there are none)."""
