@@ -46,7 +46,7 @@ class BackroomScreen(Screen[None]):
     as_of: datetime | None = None
     _filtering: RowsTable | None = None  # the table the '/' prompt is filtering
     _focus_before: Widget | None = None  # where focus goes back to when the prompt closes
-    _styled_once = False  # shown at least once (see _on_screen_resume)
+    _suspended_once = False  # covered or switched away from at least once (see _on_screen_resume)
 
     @property
     def backroom(self) -> BackroomApp:
@@ -75,12 +75,16 @@ class BackroomScreen(Screen[None]):
         return ()
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
-        """Runs before Textual's own handler (which Textual calls next): a screen being shown for
-        the first time was styled as it mounted, so Textual's restyle of every node on each push
-        is skipped then (about 20 ms for a journey, on the UI thread); later pushes restyle."""
-        if not self._styled_once:
-            self._styled_once = True
+        """Runs before Textual's own handler (which Textual calls next): Textual restyles every
+        node of a screen each time it is resumed, but a screen not suspended since it was styled
+        as it mounted (a new drill-down; a new mode's screen, which is resumed twice on its first
+        visit) has nothing to restyle: about 20 ms of the UI thread each. After a suspension,
+        Textual's restyle runs as before."""
+        if not self._suspended_once:
             event.refresh_styles = False
+
+    def _on_screen_suspend(self) -> None:
+        self._suspended_once = True
 
     @on(events.Mount)
     def _follow_theme(self) -> None:
