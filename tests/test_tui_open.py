@@ -115,3 +115,14 @@ async def test_esc_before_the_journey_shows_forgets_it(
         await pilot.press("escape")  # nothing being opened now: esc goes back as always
         await settle(pilot)
         assert app.current_mode == "overview"
+
+
+async def test_a_new_screen_starts_with_the_breakpoint_classes_of_the_terminal(estate: Path) -> None:
+    app = create_app(estate, now=NOW, live=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        assert {"-wide", "-tall"} <= set(JourneyScreen("x").classes)  # before any resize
+    app = create_app(estate, now=NOW, live=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert {"-narrow", "-short"} <= set(JourneyScreen("x").classes)

@@ -48,6 +48,24 @@ class BackroomScreen(Screen[None]):
     _focus_before: Widget | None = None  # where focus goes back to when the prompt closes
     _suspended_once = False  # covered or switched away from at least once (see _on_screen_resume)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._preset_breakpoints()
+
+    def _preset_breakpoints(self) -> None:
+        """Start with the breakpoint classes (-wide, -tall…) the terminal's size gives: Textual sets
+        them on the first resize, and a change of classes restyles every node of the screen, on the
+        UI thread, inside the step that first lays it out."""
+        try:
+            width, height = self.app.size
+        except Exception:  # noqa: BLE001 (no running app: Textual sets them when it resizes)
+            return
+        app = self.app
+        for dimension, breakpoints in ((width, app.HORIZONTAL_BREAKPOINTS or []),
+                                       (height, app.VERTICAL_BREAKPOINTS or [])):
+            for name in self._get_breakpoint_classes(dimension, breakpoints):
+                self.add_class(name, update=False)
+
     @property
     def backroom(self) -> BackroomApp:
         return cast("BackroomApp", self.app)
