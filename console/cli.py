@@ -3,8 +3,20 @@ other command line goes to the Typer app in `console.cli_root` (DESIGN.md, CLI c
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import Any
+
+GLOBAL_OPTIONS = frozenset({"--db", "--config"})  # the options before the command; each takes a value
+
+
+def apply_global_options(db: str | Path | None, config: str | Path | None) -> None:
+    """What the global options mean to every command after them (Typer's or the fast path's)."""
+    if db is not None:
+        os.environ["BACKROOM_DB"] = str(db)
+    if config is not None:
+        os.environ["BACKROOM_CONFIG"] = str(config)
 
 
 def main() -> None:
@@ -21,7 +33,10 @@ def main() -> None:
 
 
 def __getattr__(name: str) -> Any:
-    """`console.cli.app`, `register`, `modules_for`…: the Typer app's, imported when first asked for."""
+    """`console.cli.app`, `register`, `modules_for`…: the Typer app's, imported when first asked for.
+    Not for dunder names: `from console.cli import x` asks for `__path__`, and must not load Typer."""
+    if name.startswith("__"):
+        raise AttributeError(name)
     from console import cli_root
 
     return getattr(cli_root, name)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +11,7 @@ from typing import Annotated
 import typer
 
 from console import output
+from console.cli import GLOBAL_OPTIONS, apply_global_options
 from console.errors import run_safely
 from console.options import DbOption, JsonOption, store_for
 from queries import policy
@@ -44,10 +44,7 @@ def main_options(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     """backroom: order journeys, SLA breaches, inventory lag and dead letters, joined per order."""
-    if db is not None:
-        os.environ["BACKROOM_DB"] = str(db)
-    if config is not None:
-        os.environ["BACKROOM_CONFIG"] = str(config)
+    apply_global_options(db, config)
 
 
 @app.command()
@@ -135,7 +132,6 @@ COMMAND_MODULES = {"order": ("cli_order",), "search": ("cli_report",), "lag": ("
                    "sla": ("cli_report",), "tui": ("cli_tui",), "collect": ("cli_collect",),
                    "audit": ("cli_dlq",), "dlq": ("cli_dlq", "cli_replay")}
 ALL_MODULES = ("cli_order", "cli_report", "cli_tui", "cli_collect", "cli_dlq", "cli_replay")
-_GLOBAL_VALUES = {"--db", "--config"}  # the global options that take a value
 
 
 def register(names: tuple[str, ...] = ALL_MODULES) -> None:
@@ -151,7 +147,7 @@ def command_word(argv: list[str]) -> str | None:
     """The command a command line names: its first word after the global options."""
     words = iter(argv)
     for word in words:
-        if word in _GLOBAL_VALUES:
+        if word in GLOBAL_OPTIONS:
             next(words, None)
         elif not word.startswith("-"):
             return word

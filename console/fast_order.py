@@ -9,17 +9,16 @@ unknown option) returns None and goes through Typer, which says what is wrong.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from console import output, render_journey
+from console.cli import GLOBAL_OPTIONS, apply_global_options
 from console.errors import UnknownKey, guarded
 from console.timeargs import at_or_now
 from queries import Store, journey, policy
 
-_GLOBAL = {"--db", "--config"}
-_ORDER = {"--at", "--db"}
+_ORDER = {"--at", "--db"}  # the options of `order` itself that take a value
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +41,7 @@ def parse(argv: list[str]) -> OrderLine | None:
         name, equals, value = word.partition("=")
         if word == "order" and not command:
             command = True
-        elif name in (_ORDER if command else _GLOBAL) and word.startswith("--"):
+        elif name in (_ORDER if command else GLOBAL_OPTIONS) and word.startswith("--"):
             if not equals:
                 value = next(words, "")
             scoped = name if command else f"global {name}"
@@ -79,10 +78,7 @@ def run(argv: list[str]) -> int | None:
     line = parse(argv)
     if line is None:
         return None
-    if line.global_db is not None:  # as the Typer app's global options do
-        os.environ["BACKROOM_DB"] = line.global_db
-    if line.config is not None:
-        os.environ["BACKROOM_CONFIG"] = line.config
+    apply_global_options(line.global_db, line.config)
 
     def order() -> int:
         show(line.key, line.at, Path(line.db) if line.db is not None else None, line.as_json)
