@@ -164,7 +164,7 @@ class BackroomApp(App[None]):
         answered, so it is laid out and painted once, with the data, and the query has the UI
         thread's share of the CPU; an answer slower than PUSH_AFTER follows the screen."""
         self.cancel_opening()
-        first = screen.ask_first() if isinstance(screen, DataScreen) else None
+        first = screen.begin_query() if isinstance(screen, DataScreen) else None
         if first is None:
             self.push_screen(screen)
             return

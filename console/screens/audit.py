@@ -72,7 +72,7 @@ class AuditScreen(DataScreen):
         text = f"{page_range(self.last.offset, shown, total)} actions, newest first" if shown else EMPTY
         table = self.query_one("#actions", RowsTable)
         if table.filter_text:
-            text += f"  ·  filter /{table.filter_text}: {table.shown_rows} shown"
+            text += f"  ·  filter /{table.filter_text}: {table.row_count} shown"
         self.query_one("#status", Static).update(Content(inert_line(text)))
 
     def _detail(self) -> None:

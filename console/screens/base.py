@@ -202,7 +202,6 @@ class DataScreen(BackroomScreen):
         self._spinner: Timer | None = None
         self._live: Timer | None = None
         self._stale = False
-        self._resumed = False
 
     def fetcher(self) -> Fetch | None:
         """Built on the UI thread from the screen's state; runs in the worker. None: nothing to ask."""
@@ -245,22 +244,21 @@ class DataScreen(BackroomScreen):
 
     def reload(self) -> None:
         """Ask again now; a query still running is interrupted and its answer dropped."""
-        fetch = self.fetcher()
-        if fetch is None:
+        previous = self._in_flight
+        asked = self.begin_query()
+        if asked is None:
             return
-        if self._in_flight is not None:
-            self._in_flight.interrupt()
+        if previous is not None:
+            previous.interrupt()
         if self._live is not None:
             self._live.stop()
-        self._in_flight = running = Running()
-        self.as_of = self.context.now()
         if self._spinner is None:
             self._spinner = self.set_timer(LOADING_AFTER, self._show_spinner)
-        self._query(self.context.store, fetch, running, type(self).__name__)
+        self._query(self.context.store, *asked, type(self).__name__)
 
-    def ask_first(self) -> tuple[Fetch, Running] | None:
-        """The first question, asked before the screen is shown (`BackroomApp.open` runs it and
-        posts the answer here); None when this screen has nothing to ask."""
+    def begin_query(self) -> tuple[Fetch, Running] | None:
+        """Start a question: what to run and its handle, now in flight (None: nothing to ask).
+        `reload` runs it here; `BackroomApp.open` runs it before the screen is shown."""
         fetch = self.fetcher()
         if fetch is None:
             return None
@@ -327,11 +325,11 @@ class DataScreen(BackroomScreen):
         if not self.is_current:
             self._stale = True  # covered already (a journey opened on top): ask when it is back
             return
-        first, self._resumed = not self._resumed, True
         if self._in_flight is not None and self._spinner is None:
             self._spinner = self.set_timer(LOADING_AFTER, self._show_spinner)  # asked before shown
-        # Without live refresh, coming back to a screen asks again; not when it has just answered.
-        if self.last is None or self._stale or (self._live is None and not first):
+        # Without live refresh, coming back to a screen asks again; being shown the first time is
+        # not coming back (it has just answered, or is asking).
+        if self.last is None or self._stale or (self._live is None and self._suspended_once):
             self._stale = False
             if self._in_flight is None:
                 self.reload()

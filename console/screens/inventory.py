@@ -130,7 +130,7 @@ class InventoryScreen(DataScreen):
         if len(rows) > PAGE:
             text += "  ·  [ ] pages"
         if table.filter_text:
-            text += f"  ·  filter /{table.filter_text}: {table.shown_rows} shown"
+            text += f"  ·  filter /{table.filter_text}: {table.row_count} shown"
         self.query_one("#status", Static).update(Content(inert_line(text)))
 
     def action_cycle_by(self) -> None:

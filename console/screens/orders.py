@@ -108,7 +108,7 @@ class OrdersScreen(DataScreen):
         if found.total > found.offset + len(found.orders) or found.offset:
             parts.append("  ·  [ ] pages")
         if table.filter_text:
-            parts.append(f"  ·  filter /{table.filter_text}: {table.shown_rows} shown")
+            parts.append(f"  ·  filter /{table.filter_text}: {table.row_count} shown")
         self.query_one("#status", Static).update(Content(inert_line("".join(parts))))
 
     def rows_total(self) -> int:

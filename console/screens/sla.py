@@ -131,7 +131,7 @@ class SlaScreen(DataScreen):
         table = self.query_one("#breaches", RowsTable)
         text = f"Breaches {page_range(self.page_offset, len(self._chosen()), self.rows_total())}, oldest first"
         if table.filter_text:
-            text += f"  ·  filter /{table.filter_text}: {table.shown_rows} shown"
+            text += f"  ·  filter /{table.filter_text}: {table.row_count} shown"
         self.query_one("#status", Static).update(Content(inert_line(text)))
 
     def _refilter(self) -> None:

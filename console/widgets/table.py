@@ -128,10 +128,7 @@ class RowsTable(ScrollView, can_focus=True):
 
     @property
     def row_count(self) -> int:
-        return len(self._visible)
-
-    @property
-    def shown_rows(self) -> int:
+        """Rows shown: all of them, or those the filter lets through."""
         return len(self._visible)
 
     @property
@@ -179,7 +176,7 @@ class RowsTable(ScrollView, can_focus=True):
         if self.current_key != keep:
             self.post_message(self.RowHighlighted(self, self.current_key))
 
-    def move_cursor(self, *, row: int, animate: bool = False, scroll: bool = True) -> None:
+    def move_cursor(self, *, row: int) -> None:
         """Put the cursor on a row (clamped to the rows shown) and bring it into view."""
         self._set_cursor(row)
 
