@@ -13,7 +13,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from console.messages import GroupsLoaded
-from console.screens.base import ChangingActions, DataScreen
+from console.screens.actions import ChangingActions
+from console.screens.base import DataScreen
 from console.screens.dlq_messages import DeadLettersScreen
 from console.screens.replay_modal import ReplaySelection
 from console.widgets.safe import counted, number, plain, when

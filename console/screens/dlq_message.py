@@ -15,7 +15,8 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Static
 
 from console.messages import DeadLetterLoaded
-from console.screens.base import ChangingActions, DataScreen
+from console.screens.actions import ChangingActions
+from console.screens.base import DataScreen
 from console.screens.replay_modal import ReplaySelection
 from console.widgets.safe import Redactor, plain, when
 from console.widgets.table import Col, Row, RowsTable

@@ -14,7 +14,8 @@ from textual.widgets import Static
 
 from console.messages import DeadLettersLoaded
 from console.safe_text import inert_line
-from console.screens.base import ChangingActions, DataScreen
+from console.screens.actions import ChangingActions
+from console.screens.base import DataScreen
 from console.screens.dlq_message import DeadLetterScreen
 from console.screens.journey import JourneyScreen
 from console.screens.replay_modal import ReplaySelection

@@ -15,7 +15,8 @@ from textual.widgets import ContentSwitcher, Static
 
 from console.messages import JourneyLoaded
 from console.output import seconds
-from console.screens.base import ChangingActions, DataScreen
+from console.screens.actions import ChangingActions
+from console.screens.base import DataScreen
 from console.screens.replay_modal import ReplaySelection
 from console.widgets.safe import counted, duration, plain, when
 from console.widgets.stepper import StateStepper
