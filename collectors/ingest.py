@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -57,6 +58,12 @@ class Units:
             self._context = self.store.writing()
             self._cursor = self._context.__enter__()
         return self._cursor
+
+    def commit(self) -> None:
+        """Commit what the open unit holds and go on in a new one, keeping the attachment."""
+        if self._cursor is not None:
+            self._cursor.execute("COMMIT")
+            self._cursor.execute("BEGIN TRANSACTION")
 
     def batch_done(self, commit_every: int) -> None:
         """Count a written batch; every `commit_every` batches commit and release the store."""
@@ -135,16 +142,24 @@ class FileIngest:
 
     def run(self, path: Path, fmt: str) -> FileReport:
         """Ingest one file with `fmt` ('auto' detects it from the content)."""
-        undetected, head = None, b""
-        try:
-            identity, size = detect.identity_of(path), path.stat().st_size
-            head = detect.read_head(path)
-            if fmt == "auto":
-                fmt = detect.detect(head) if head.strip() else UNKNOWN
-        except detect.Undetected as exc:
-            fmt, undetected = UNKNOWN, str(exc)
-        except OSError as exc:
-            raise detect.unreadable(path, exc) from None
+        undetected, head, layout = None, b"", None
+        with ThreadPoolExecutor(1) as pool:
+            # SHA-256 releases the GIL: the fast path's pass over the lines runs meanwhile.
+            digest = pool.submit(detect.identity_of, path)
+            try:
+                head = detect.read_head(path)
+                if fmt == "auto":
+                    fmt = detect.detect(head) if head.strip() else UNKNOWN
+                if fmt == detect.EVENTS and self._fast_allowed():
+                    layout = fastpath.usable(path, head, self.policy)
+            except detect.Undetected as exc:
+                fmt, undetected = UNKNOWN, str(exc)
+            except OSError as exc:
+                raise detect.unreadable(path, exc) from None
+            try:
+                identity, size = digest.result(), path.stat().st_size
+            except OSError as exc:
+                raise detect.unreadable(path, exc) from None
         run = _FileRun(path, fmt, size, FileReport(str(path), fmt))
         attributes = {"backroom.source": str(path), "backroom.format": fmt}
         with _tracer.start_as_current_span("ingest file", attributes=attributes), \
@@ -160,7 +175,7 @@ class FileIngest:
             if fmt == UNKNOWN:
                 self._undetected(run, undetected, head)
                 self._flush(units, run, None, final=True)
-            elif not self._fast(units, run, head, resume):
+            elif not self._fast(units, run, head, resume, layout):
                 self._read(units, run, head, resume)
         return run.report
 
@@ -189,28 +204,33 @@ class FileIngest:
         run.pending.append(Reject(str(run.path), 1, reason, excerpt(head), 0))
         run.report.records += 1
 
-    def _fast(self, units: Units, run: _FileRun, head: bytes, resume: Any) -> bool:
+    def _fast_allowed(self) -> bool:
+        # One SQL statement is one unit of work for the whole file: a caller that asked for
+        # small units (to release the store often, or to test resuming) gets the Python path.
+        return self.fast_path and self.batch_rows >= BATCH_ROWS
+
+    def _fast(
+        self, units: Units, run: _FileRun, head: bytes, resume: Any,
+        layout: fastpath.Layout | None,
+    ) -> bool:
         """Ingest a CloudEvents or OTLP JSON lines file in DuckDB; False if it cannot.
 
         collectors/fastpath.py and collectors/fastpath_otlp.py store what they can vouch for
-        and name the lines left to the Python parser, which reads just those.
+        and name the lines left to the Python parser, which reads just those. `layout` is the
+        CloudEvents fast path's, found while the file's identity was computed.
         """
-        # One SQL statement is one unit of work for the whole file: a caller that asked for
-        # small units (to release the store often, or to test resuming) gets the Python path.
-        small_units = self.batch_rows < BATCH_ROWS
-        if not self.fast_path or small_units or resume is not None:
+        if not self._fast_allowed() or resume is not None:
             return False
-        if run.fmt == detect.EVENTS:
-            layout = fastpath.usable(run.path, head, self.policy)
-        elif run.fmt == detect.OTLP and self.otlp_fast_path:
+        if run.fmt == detect.OTLP and self.otlp_fast_path:
             layout = fastpath_otlp.usable(run.path, head)
-        else:
+        elif run.fmt != detect.EVENTS:
             return False
         if layout is None:
             return False
         try:
             with _tracer.start_as_current_span("ingest fast path"):
                 if run.fmt == detect.EVENTS:
+                    units.commit()  # the log's start row: the fast path may roll back its own
                     result = fastpath.load_events(
                         units.cursor(), run.path, self.policy, run.ingest_id, layout)
                 else:
@@ -226,7 +246,8 @@ class FileIngest:
         run.report.skipped_duplicates += result.duplicates
         run.totals.rows[table] += result.inserted
         run.totals.skipped_duplicates += result.duplicates
-        slow = fastpath.SlowLines(run.path, result.slow_lines, layout, max_line=self.max_line)
+        slow = fastpath.SlowLines(run.path, result.slow_lines, layout, max_line=self.max_line,
+                                  offsets=result.slow_offsets or None)
         self._consume(units, run, parser, slow)  # type: ignore[arg-type]
         return True
 

@@ -255,6 +255,29 @@ def test_ingest_keeps_the_order_rollups_and_the_search_index_current(
     assert [hit.dlq_id for hit in hits.dead_letters] == [schema_failure]
 
 
+def test_a_later_ingest_updates_the_rollups_of_orders_already_stored(
+    store: Store, tmp_path: Path, policy: Policy
+) -> None:
+    def order_event(event_id: str, order: str, event_type: str, minute: int) -> bytes:
+        return orjson.dumps(dict(event(event_id), subject=order, type=event_type,
+                                 time=f"2026-01-01T10:{minute:02d}:00Z"))
+
+    (tmp_path / "first.jsonl").write_bytes(b"\n".join([
+        order_event("a", "SO-1", "order.captured", 0), order_event("b", "SO-2", "order.captured", 1)]))
+    (tmp_path / "later.jsonl").write_bytes(b"\n".join([
+        order_event("c", "SO-1", "payment.authorized", 5),
+        order_event("d", "SO-3", "order.captured", 6)]))
+
+    ingest_paths(store, [tmp_path / "first.jsonl"], policy=policy)  # new orders: plain inserts
+    ingest_paths(store, [tmp_path / "later.jsonl"], policy=policy)  # SO-1 again: replaced
+
+    assert query(store, "SELECT order_id, state, events FROM orders ORDER BY order_id") == [
+        ("SO-1", "payment_authorized", 2), ("SO-2", "captured", 1), ("SO-3", "captured", 1)]
+    assert query(store, "SELECT order_id, state, times FROM order_states ORDER BY ALL") == [
+        ("SO-1", "captured", 1), ("SO-1", "payment_authorized", 1), ("SO-2", "captured", 1),
+        ("SO-3", "captured", 1)]
+
+
 def test_ingest_takes_in_what_a_live_collector_spooled_exactly_once(store, tmp_path) -> None:
     """A collector that found the store busy left a Parquet segment; the next ingest imports it."""
     import pyarrow as pa

@@ -227,10 +227,48 @@ def test_lines_of_different_text_with_one_key_give_the_python_rows(tmp_path: Pat
         assert counts(fast) == counts(slow), name
 
 
+def test_events_stored_by_an_earlier_file_count_as_duplicates_without_python(
+        tmp_path: Path, policy: Policy) -> None:
+    write(tmp_path / "first.jsonl", [line(event(n)) for n in range(1, 6)])
+    later = write(tmp_path / "later.jsonl", [
+        *(line(event(n)) for n in range(1, 9)),
+        line(event(1)),  # stored before, and repeated in this file
+        line(event(2, channel="ecommerce")),  # a stored key with other text: Python's to judge
+        b"{broken",
+    ])
+    results = []
+    for fast in (True, False):
+        store = Store.at(tmp_path / f"{'fast' if fast else 'slow'}.duckdb")
+        ingest_paths(store, [tmp_path / "first.jsonl"], policy=policy, fast_path=fast)
+        if fast:
+            layout = fastpath.usable(later, later.read_bytes(), policy)
+            assert layout is not None
+            with store.writing() as cursor:
+                result = fastpath.load_events(cursor, later, policy, 99, layout)
+                cursor.execute("ROLLBACK")
+                cursor.execute("BEGIN TRANSACTION")
+            # the six repeated lines are the SQL's duplicates; only the last two need Python
+            assert (result.taken, result.inserted, result.slow_lines) == (9, 3, [10, 11])
+        report = ingest_paths(store, [later], policy=policy, fast_path=fast)
+        with store.reading() as cursor:
+            rows = cursor.execute(f"SELECT {COLUMNS} FROM events ORDER BY ALL").fetchall()
+            rejects = cursor.execute("SELECT line, reason FROM rejects").fetchall()
+        results.append((counts(report), rows, rejects))
+
+    assert results[0] == results[1]
+    assert results[0][0] == (11, 3, 7, 1)  # records, rows, duplicates, rejects
+    assert results[0][2] == [(11, results[0][2][0][1])]
+
+
 def test_keys_read_twice_and_lax_json_are_left_to_python(tmp_path: Path, policy: Policy,
                                                          store: Store) -> None:
     lines = [line(event(1)), *TWICE, BROKEN[-2], BROKEN[-1], BROKEN[-3],
-             line(event(2, data={"sku": "a,}b"}))]  # looks lax: Python's, only slower
+             line(event(2, data={"sku": "a,}b"})),  # looks lax: Python's, only slower
+             # beyond a double's digits: in the fraction, and in a zero-padded exponent
+             b'{"specversion":"1.0","id":"ev-40","source":"/s","type":"x","data":{"a":0.'
+             + b"1" * 250 + b"}}",
+             b'{"specversion":"1.0","id":"ev-41","source":"/s","type":"x","data":{"a":[1e'
+             + b"0" * 250 + b"5]}}"]
     path = write(tmp_path / "twice.jsonl", lines)
     layout = fastpath.usable(path, path.read_bytes(), policy)
     assert layout is not None
@@ -241,7 +279,7 @@ def test_keys_read_twice_and_lax_json_are_left_to_python(tmp_path: Path, policy:
         cursor.execute("BEGIN TRANSACTION")
 
     # ev-34's twice-given key is one the SQL does not read, so the SQL takes that line.
-    assert result.slow_lines == [2, 3, 5, 6, 7, 8]
+    assert result.slow_lines == [2, 3, 5, 6, 7, 8, 9, 10]
 
 
 def test_a_file_with_a_control_byte_is_read_in_python(tmp_path: Path, policy: Policy) -> None:

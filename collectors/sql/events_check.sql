@@ -1,6 +1,11 @@
--- What the fast path made of each line (the LINES placeholder is events_fast.sql), kept for the
--- checks that follow when not every line was inserted: which lines it took, and the text of
--- each line it left to Python (as read).
+-- Every line of the file, when the insert did not store one row per line: `slow_line` is the
+-- text of a line the insert left out, NULL for a line it took (a line whose text is the payload
+-- of a row this ingest stored: the payload is the line as read). One row per line, so the same
+-- statement also counts the lines DuckDB read. `stored` is set by events_stored.sql; the lines
+-- left out that it does not mark are Python's to read.
 CREATE OR REPLACE TEMP TABLE fastpath_check AS
-SELECT fast, CASE WHEN NOT fast THEN coalesce(line, '') END AS slow_line
-FROM (/*LINES*/)
+SELECT CASE WHEN NOT coalesce(l.line IN (SELECT payload::VARCHAR FROM events
+                                         WHERE ingest_id = $ingest_id), false)
+            THEN coalesce(l.line, '') END AS slow_line,
+       false AS stored
+FROM fastpath_lines($path, $longest) AS l

@@ -13,10 +13,18 @@ CREATE OR REPLACE TEMP MACRO fastpath_lines(path, longest) AS TABLE
                   new_line = '\n', max_line_size = longest, buffer_size = 16 * longest);
 -- A line DuckDB's JSON reader takes but orjson refuses or reads otherwise: trailing commas,
 -- NaN or Infinity, numbers beyond a double (an exponent of 100 or more, 200 digits). Strings
--- that merely look like these send a good line to Python, which is only slower.
+-- that merely look like these send a good line to Python, which is only slower. A value follows
+-- ':', ',' or '[' (the line is an object): one pattern per such character lets RE2 skip to it,
+-- where one pattern over all three read every byte (three times slower on 1 GB of events).
+CREATE OR REPLACE TEMP MACRO fastpath_lax_value(line, after) AS
+    regexp_matches(line, after || '\s*([-+]?([nN][aA][nN]|[iI][nN][fF])'
+                         || '|-?[0-9]+(\.[0-9]+)?[eE]\+?0*[1-9][0-9]{2}'
+                         || '|[-+]?[0-9.eE+-]*[0-9]{200})');
 CREATE OR REPLACE TEMP MACRO fastpath_lax(line) AS
-    regexp_matches(line, ',\s*[\]}]|[:,\[]\s*[-+]?([nN][aA][nN]|[iI][nN][fF])'
-                         || '|[:,\[]\s*-?[0-9]+(\.[0-9]+)?[eE]\+?0*[1-9][0-9]{2}|[0-9]{200}');
+    regexp_matches(line, ',\s*([\]}]|[-+]?([nN][aA][nN]|[iI][nN][fF])'
+                         || '|-?[0-9]+(\.[0-9]+)?[eE]\+?0*[1-9][0-9]{2}'
+                         || '|[-+]?[0-9.eE+-]*[0-9]{200})')
+    OR fastpath_lax_value(line, ':') OR fastpath_lax_value(line, '\[');
 -- A line that might nest deeper than orjson's 1024 levels (it has more brackets than that:
 -- rare in CloudEvents, so such a line simply goes to Python).
 CREATE OR REPLACE TEMP MACRO fastpath_deep(line) AS
