@@ -31,6 +31,7 @@ STATUS_CODES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR"
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _INT64 = (-(2**63), 2**64 - 1)  # intValue is int64; accept uint64 too rather than lose it
 _ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
+_ZEROS = {16: _ZERO_TRACE, 8: _ZERO_SPAN}
 _OTHER_SIGNALS = {
     "resourceLogs": "logs", "resourceMetrics": "metrics", "resourceProfiles": "profiles",
 }
@@ -38,6 +39,15 @@ _OTHER_SIGNALS = {
 
 def normalise_id(value: Any, size: int, field: str) -> str:
     """A trace or span id as lower-case hex from hex (any case) or base64; BadRecord if unusable."""
+    if type(value) is str and len(value) == size * 2:
+        # The usual shape, on every span: hex of the right length (fromhex would skip a space,
+        # which leaves too few bytes and goes the long way below).
+        try:
+            raw = bytes.fromhex(value)
+        except ValueError:
+            raw = b""
+        if len(raw) == size and raw != _ZEROS[size]:
+            return raw.hex()
     if not isinstance(value, str) or not value.strip():
         raise BadRecord(f"span has an empty {field}")
     text = value.strip()
@@ -254,11 +264,15 @@ class OtlpParser(CorrelatingParser):
             scope=scope,
             attributes=orjson.dumps(attributes),
             resource=resource.json,
-            span_events=orjson.dumps(_span_events(span)),
-            links=orjson.dumps(_links(span)),
+            span_events=_json_list(_span_events(span)),
+            links=_json_list(_links(span)),
             order_id=correlate(self.order_paths, sources),
             message_id=correlate(self.message_paths, sources),
         )
+
+
+def _json_list(items: list[Any]) -> bytes:
+    return orjson.dumps(items) if items else b"[]"  # most spans have no events and no links
 
 
 def _str(value: Any) -> str | None:
