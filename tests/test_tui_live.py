@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from typing import Any
 from datetime import timedelta
 from pathlib import Path
 
@@ -43,6 +45,44 @@ async def test_live_refresh_shows_new_dead_letters_without_stacking(tmp_path_fac
         assert len(running) <= 1
         refreshes = sum(isinstance(m, GroupsLoaded) for m in log.seen)
         assert refreshes >= 2
+
+
+async def test_a_screen_left_while_asking_drops_its_query_and_asks_again_when_back(
+        tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = private_copy(tmp_path_factory, "left")
+    asking, release, calls = threading.Event(), threading.Event(), []
+    real = audit.trail
+
+    def slow_trail(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        asking.set()
+        if len(calls) == 1:
+            release.wait(60)  # the first question is slow (a big store), without sleeping
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "trail", slow_trail)
+    log = MessageLog()
+    app = create_app(db, now=NOW, live=None)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        try:
+            await settle(pilot)
+            await pilot.press("6")
+            assert await asyncio.to_thread(asking.wait, 20)  # its worker is in the query
+            left = app.screen
+            assert app.current_mode == "audit" and left.is_loading
+            await pilot.press("1")  # away while it is still asking
+            await pilot.pause()
+            assert app.current_mode == "overview" and not left.is_loading
+        finally:
+            release.set()
+        await app.workers.wait_for_complete()
+        mark = log.mark()
+        await pilot.press("6")
+        loaded = await log.wait_for(AuditLoaded, after=mark)
+        await settle(pilot)
+        assert app.screen is left and not left.is_loading and left.last is loaded
+        assert len(calls) == 2  # asked again when back
+        assert sum(isinstance(m, AuditLoaded) for m in log.seen) == 2  # once by the screen, once the app
 
 
 async def test_live_refresh_can_be_paused(tmp_path_factory: pytest.TempPathFactory) -> None:

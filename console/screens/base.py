@@ -332,6 +332,19 @@ class DataScreen(BackroomScreen):
             if self._in_flight is None:
                 self.reload()
 
+    def on_screen_suspend(self) -> None:
+        """A screen put away (another mode, a drill-down on top) drops its question: the query
+        would only take the cores from the screen being drawn now. It asks again when back."""
+        if self._in_flight is None:
+            return
+        self._in_flight.interrupt()
+        self._in_flight = None
+        self._stale = True
+        if self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
+        self.busy_target().loading = False
+
     def on_unmount(self) -> None:
         if self._in_flight is not None:
             self._in_flight.interrupt()
