@@ -135,6 +135,17 @@ def both_ways(tmp_path: Path, name: str, policy: Policy) -> tuple[
     return results[0], results[1]
 
 
+def taken_by_sql(store: Store, path: Path, policy: Policy, ingest_id: int = 1) -> fastpath.FastResult:
+    """What the fast path's SQL takes of `path` and leaves to Python; nothing is kept."""
+    layout = fastpath.usable(path, path.read_bytes(), policy)
+    assert layout is not None
+    with store.writing() as cursor:
+        result = fastpath.load_events(cursor, path, policy, ingest_id, layout)
+        cursor.execute("ROLLBACK")
+        cursor.execute("BEGIN TRANSACTION")
+    return result
+
+
 def counts(report: IngestReport) -> tuple[int, int, int, int]:
     return report.records, report.rows["events"], report.skipped_duplicates, report.rejects
 
@@ -188,13 +199,7 @@ def test_the_fast_path_takes_clean_lines_and_leaves_the_rest(tmp_path: Path, pol
                                                              store: Store) -> None:
     path = write(tmp_path / "events.jsonl", [line(event(1)), line([event(2)]), b"{broken",
                                              line(event(3))])
-    layout = fastpath.usable(path, path.read_bytes(), policy)
-    assert layout is not None and layout.lines == 4
-
-    with store.writing() as cursor:
-        result = fastpath.load_events(cursor, path, policy, 1, layout)
-        cursor.execute("ROLLBACK")
-        cursor.execute("BEGIN TRANSACTION")
+    result = taken_by_sql(store, path, policy)
 
     assert (result.taken, result.inserted, result.slow_lines) == (2, 2, [2, 3])
 
@@ -241,12 +246,7 @@ def test_events_stored_by_an_earlier_file_count_as_duplicates_without_python(
         store = Store.at(tmp_path / f"{'fast' if fast else 'slow'}.duckdb")
         ingest_paths(store, [tmp_path / "first.jsonl"], policy=policy, fast_path=fast)
         if fast:
-            layout = fastpath.usable(later, later.read_bytes(), policy)
-            assert layout is not None
-            with store.writing() as cursor:
-                result = fastpath.load_events(cursor, later, policy, 99, layout)
-                cursor.execute("ROLLBACK")
-                cursor.execute("BEGIN TRANSACTION")
+            result = taken_by_sql(store, later, policy, ingest_id=99)
             # the six repeated lines are the SQL's duplicates; only the last two need Python
             assert (result.taken, result.inserted, result.slow_lines) == (9, 3, [10, 11])
         report = ingest_paths(store, [later], policy=policy, fast_path=fast)
@@ -269,14 +269,7 @@ def test_keys_read_twice_and_lax_json_are_left_to_python(tmp_path: Path, policy:
              + b"1" * 250 + b"}}",
              b'{"specversion":"1.0","id":"ev-41","source":"/s","type":"x","data":{"a":[1e'
              + b"0" * 250 + b"5]}}"]
-    path = write(tmp_path / "twice.jsonl", lines)
-    layout = fastpath.usable(path, path.read_bytes(), policy)
-    assert layout is not None
-
-    with store.writing() as cursor:
-        result = fastpath.load_events(cursor, path, policy, 1, layout)
-        cursor.execute("ROLLBACK")
-        cursor.execute("BEGIN TRANSACTION")
+    result = taken_by_sql(store, write(tmp_path / "twice.jsonl", lines), policy)
 
     # ev-34's twice-given key is one the SQL does not read, so the SQL takes that line.
     assert result.slow_lines == [2, 3, 5, 6, 7, 8, 9, 10]
