@@ -58,6 +58,8 @@ async def test_the_journey_is_shown_with_its_answer_and_asked_once(
         answered_when_shown.append(screen.last is not None)
 
     monkeypatch.setattr(JourneyScreen, "on_screen_resume", spy)
+    # a loaded machine may take longer than PUSH_AFTER to answer; that path has its own test below
+    monkeypatch.setattr(console.app, "PUSH_AFTER", 30.0)
     log = MessageLog()
     app = create_app(estate, screen="orders", now=NOW, live=None)
     async with app.run_test(size=(160, 48), message_hook=log) as pilot:
