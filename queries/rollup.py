@@ -9,29 +9,10 @@ from queries.sqlfiles import sql
 
 
 def refresh_orders(cursor: duckdb.DuckDBPyConnection, since_ingest: int) -> None:
-    """Recompute the rollups of every order touched by ingests numbered `since_ingest` or later.
-
-    When the table holds no row of any of these orders yet (a new store, a backfill of new
-    orders), a plain INSERT writes them: INSERT OR REPLACE runs as a MERGE, about a fifth more.
-    """
-    for name, table, params in (
-        ("refresh_order_states", "order_states", {"since_ingest": since_ingest}),
-        ("refresh_orders", "orders",
-         {"since_ingest": since_ingest, "ranked_states": list(CANONICAL_STATES)}),
-    ):
-        text = sql(name)
-        if not _holds_any(cursor, table, since_ingest):
-            text = text.replace("INSERT OR REPLACE INTO", "INSERT INTO", 1)
-        cursor.execute(text, params)
-
-
-def _holds_any(cursor: duckdb.DuckDBPyConnection, table: str, since_ingest: int) -> bool:
-    """Whether `table` has a row of an order that events of these ingests name."""
-    row = cursor.execute(  # `table` is one of the two rollup tables, never input
-        f"SELECT EXISTS (SELECT 1 FROM {table} WHERE order_id IN "
-        "(SELECT order_id FROM events WHERE ingest_id >= $since_ingest))",
-        {"since_ingest": since_ingest}).fetchone()
-    return bool(row and row[0])
+    """Recompute the rollups of every order touched by ingests numbered `since_ingest` or later."""
+    cursor.execute(sql("refresh_order_states"), {"since_ingest": since_ingest})
+    cursor.execute(sql("refresh_orders"),
+                   {"since_ingest": since_ingest, "ranked_states": list(CANONICAL_STATES)})
 
 
 
