@@ -35,16 +35,21 @@ class ChangingActions:
         """What R replays on this screen (None: nothing is chosen)."""
         return None
 
-    def action_replay(self) -> None:
-        """A dry run in a modal that says what would happen; confirming there sends, then this screen reloads."""
+    def _may_act_on(self, selection: ReplaySelection | None, verb: str) -> ReplaySelection | None:
+        """`selection` when this user may change things and something is chosen (else None,
+        saying so when only the choice is missing)."""
         context: Context = self.app.context  # type: ignore[attr-defined]
         if not context.may_change:
-            return
-        selection = self.replay_selection()
+            return None
         if selection is None:
-            self.app.notify("nothing to replay here", markup=False)  # type: ignore[attr-defined]
-            return
-        self.app.push_screen(ReplayModal(selection), self._replayed)  # type: ignore[attr-defined]
+            self.app.notify(f"nothing to {verb} here", markup=False)  # type: ignore[attr-defined]
+        return selection
+
+    def action_replay(self) -> None:
+        """A dry run in a modal that says what would happen; confirming there sends, then this screen reloads."""
+        selection = self._may_act_on(self.replay_selection(), "replay")
+        if selection is not None:
+            self.app.push_screen(ReplayModal(selection), self._replayed)  # type: ignore[attr-defined]
 
     def _replayed(self, ran: bool | None) -> None:
         if ran:
@@ -54,11 +59,8 @@ class ChangingActions:
         """Ask where to (validated), then the same dry run and confirmation as replay; then this screen reloads."""
         from console.screens.reroute_modal import RerouteTarget
 
-        context: Context = self.app.context  # type: ignore[attr-defined]
-        selection = self.replay_selection()
-        if not context.may_change or selection is None:
-            if selection is None:
-                self.app.notify("nothing to reroute here", markup=False)  # type: ignore[attr-defined]
+        selection = self._may_act_on(self.replay_selection(), "reroute")
+        if selection is None:
             return
 
         def chosen(to: Destination | None) -> None:
@@ -74,11 +76,6 @@ class ChangingActions:
         """Ask why (required), say what is archived, archive on confirmation; then this screen reloads."""
         from console.screens.discard_modal import DiscardModal
 
-        context: Context = self.app.context  # type: ignore[attr-defined]
-        if not context.may_change:
-            return
-        selection = self.discard_selection()
-        if selection is None:
-            self.app.notify("nothing to discard here", markup=False)  # type: ignore[attr-defined]
-            return
-        self.app.push_screen(DiscardModal(selection), self._replayed)  # type: ignore[attr-defined]
+        selection = self._may_act_on(self.discard_selection(), "discard")
+        if selection is not None:
+            self.app.push_screen(DiscardModal(selection), self._replayed)  # type: ignore[attr-defined]
