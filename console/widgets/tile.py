@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Static
 
 from console.output import seconds
-from console.widgets.chart import Chart
+from console.widgets.chart import bars
 from queries.kpis import Kpi
 
 COLUMNS = 3  # tiles per row, as the overview's grid lays them out
@@ -29,18 +27,22 @@ def kpi_value(kpi: Kpi) -> str:
 
 
 class KpiTile(Widget, can_focus=True):
-    """One KPI: focusable; enter or a click opens the screen that explains it."""
+    """One KPI: focusable; enter or a click opens the screen that explains it.
+
+    The number, the note and the chart are lines of this one widget, not widgets of their own:
+    the overview repaints all six tiles at once, and Textual's cost of a repaint grows with the
+    widgets and widget edges on each line (README, Performance).
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "open", id="tile.open"),
         *[Binding(key, f"move({step})", "move", show=False, id=f"tile.{key}")
           for key, step in (("right", 1), ("left", -1), ("down", COLUMNS), ("up", -COLUMNS))],
     ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "kpi-tile--value", "kpi-tile--alert", "kpi-tile--note", "kpi-tile--chart"}
     DEFAULT_CSS = """
-    KpiTile { layout: vertical; }
-    KpiTile > .tile-value { height: 1; }
-    KpiTile > .tile-note { height: 1; }
-    KpiTile > Chart { height: 1fr; }
+    KpiTile { text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, name: str, note: str, target: str, *, id: str | None = None) -> None:
@@ -49,19 +51,33 @@ class KpiTile(Widget, can_focus=True):
         self.note = note
         self.target = target
         self.alert = False
-
-    def compose(self) -> ComposeResult:
-        yield Static("…", classes="tile-value")
-        yield Static(Content(self.note), classes="tile-note")
-        yield Chart()
+        self._value: Content = Content("…")
+        self._series: list[float | None] = []
 
     def show(self, kpi: Kpi, alert: bool) -> None:
-        self.query_one(".tile-value", Static).update(
-            # durations and percentages carry their unit already ("7m 4s", "0.0%")
-            Content.assemble((kpi_value(kpi), "bold"),
-                             (f"  {kpi.unit}" if kpi.unit not in ("ratio", "seconds") else "")))
-        self.query_one(Chart).set_series(kpi.series)
+        # durations and percentages carry their unit already ("7m 4s", "0.0%")
+        self._value = Content.assemble(
+            (kpi_value(kpi), "bold"), (f"  {kpi.unit}" if kpi.unit not in ("ratio", "seconds") else ""))
+        self._series = list(kpi.series)
+        self.alert = alert
         self.set_class(alert, "-alert")
+        self.refresh()
+
+    def render(self) -> Content:
+        width, height = self.content_size.width, self.content_size.height
+        value = self._value.stylize(
+            self.get_visual_style("kpi-tile--alert" if self.alert else "kpi-tile--value"))
+        lines = [value]
+        if not self.screen.has_class("-short"):
+            lines.append(Content(self.note).stylize(self.get_visual_style("kpi-tile--note")))
+        rows = max(0, height - len(lines))
+        if not any(value is not None for value in self._series):
+            lines.append(Content("no data in this window").stylize(
+                self.get_visual_style("kpi-tile--note")))
+        else:
+            chart = self.get_visual_style("kpi-tile--chart")
+            lines += [Content(row).stylize(chart) for row in bars(self._series, width, rows)]
+        return Content("\n").join(line.truncate(width, ellipsis=True) for line in lines[:height])
 
     def action_move(self, step: int) -> None:
         """Arrow keys move between tiles as they sit in their grid; down from the last row leaves it."""
