@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widget import Widget
 
+from console.idle_gc import CHECK_SECONDS, IdleCollector
 from console.messages import Loaded
 from console.screens import commands
 from console.screens.audit import AuditScreen
@@ -82,6 +83,7 @@ class BackroomApp(App[None]):
         self._tones: Tones | None = None
         self._parsed_variables: dict[str, str] | None = None
         self._opening: tuple[Running, Timer] | None = None
+        self.collector = IdleCollector()  # full garbage collections wait for a pause (idle_gc.py)
         # No animations (the sliding tab underline, smooth scrolls): over SSH at 3 a.m. they cost
         # frames and hold the next key until they end; k9s has none either.
         self.animation_level = "none"
@@ -99,6 +101,8 @@ class BackroomApp(App[None]):
         # long as the app: left to the collector, each full pass over it held the UI thread for
         # 0.1-0.2 s here. Frozen, later passes visit only what screens and queries allocate.
         self.call_after_refresh(gc.freeze)
+        self.collector.start()
+        self.set_interval(CHECK_SECONDS, self.collector.tick, name="idle collector")
         if self.start.search:
             self.action_open_order(self.start.search)
         elif self.start.message:
@@ -128,7 +132,13 @@ class BackroomApp(App[None]):
         finally:
             del stylesheet.reparse
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.collector.touched()
+        await super().on_event(event)
+
     def on_unmount(self) -> None:
+        self.collector.stop()
         gc.unfreeze()  # what the app held goes back to the collector when it closes
 
     def get_loading_widget(self) -> Widget:

@@ -1,0 +1,111 @@
+"""Python's full garbage collections wait until the user pauses, so keys are never held behind one."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from console import idle_gc
+from console.app import create_app
+from console.screenshots import NOW, settle
+from tests.test_tui_helpers import shared_estate
+
+
+
+def survivors() -> int:
+    """New container objects to keep alive so that CPython would run a full pass on its own: it
+    runs one once the objects that outlived young passes reach a quarter of the oldest generation."""
+    return max(300_000, len(gc.get_objects()) // 2)
+
+
+class _Cycle:
+    """Garbage only a full collection can free once it has aged: it refers to itself."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def _aged_cycle() -> weakref.ref[_Cycle]:
+    """A reference cycle that has been through the young collections into the oldest generation."""
+    cycle = _Cycle()
+    gc.collect(1)  # it survives young passes while still referenced: into generation 2
+    return weakref.ref(cycle)
+
+
+@pytest.fixture
+def full_passes() -> Iterator[list[int]]:
+    """Every collection of generation 2 while the test runs, by the count of objects it freed."""
+    seen: list[int] = []
+
+    def note(phase: str, info: dict[str, Any]) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            seen.append(info["collected"])
+
+    gc.callbacks.append(note)
+    try:
+        yield seen
+    finally:
+        gc.callbacks.remove(note)
+
+
+def test_the_same_allocations_make_python_collect_fully_on_its_own(full_passes: list[int]) -> None:
+    """The control for the test below: without the console, this much new data runs a full pass."""
+    held = [[index] for index in range(survivors())]
+    assert full_passes, "CPython ran no full collection: the test below would prove nothing"
+    del held
+
+
+async def test_full_collections_wait_for_a_pause_in_input(
+        tmp_path_factory: pytest.TempPathFactory, full_passes: list[int]) -> None:
+    before = gc.get_threshold()
+    app = create_app(shared_estate(tmp_path_factory), now=NOW, live=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        cycle = _aged_cycle()
+        del full_passes[:]
+        held, quarter = [], survivors() // 4
+        for key in "2312":  # the user goes on working while screens allocate
+            await pilot.press(key)
+            held += [[index] for index in range(quarter)]
+            await settle(pilot)
+        assert full_passes == []
+        assert cycle() is not None and app.collector.pending() > 0
+
+        # A second after the last key: still no moment to pause.
+        assert app.collector.tick() is False and full_passes == []
+
+        # The user stops for longer than IDLE_SECONDS: the collection runs, the cycle is freed.
+        app.collector.last_input -= idle_gc.IDLE_SECONDS
+        assert app.collector.tick() is True
+        assert full_passes and cycle() is None
+        assert app.collector.pending() == 0
+
+        # A key press makes it busy again.
+        app.collector.last_input -= idle_gc.IDLE_SECONDS
+        await pilot.press("3")
+        await settle(pilot)
+        held += [[index] for index in range(quarter)]
+        assert app.collector.tick() is False
+        del held
+    assert gc.get_threshold() == before  # the process's own settings, back after the console
+
+
+async def test_endless_input_still_collects_once_garbage_piles_up(
+        tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+        full_passes: list[int]) -> None:
+    monkeypatch.setattr(idle_gc, "FORCE_AFTER", 3)
+    app = create_app(shared_estate(tmp_path_factory), now=NOW, live=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        cycle = _aged_cycle()
+        held = [[index] for index in range(survivors() // 4)]
+        await pilot.press("2")
+        assert app.collector.pending() >= idle_gc.FORCE_AFTER
+        del full_passes[:]
+        assert app.collector.tick() is True  # right after a key press, since so much piled up
+        assert full_passes and cycle() is None
+        del held
