@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -263,57 +265,122 @@ class FileIngest:
             self._consume(units, run, parser, records)
 
     def _consume(self, units: Units, run: _FileRun, parser: Parser, records: Records) -> None:
-        """Parse, batch and flush every record `records` yields, then finish the file."""
-        for value, where in records:
-            if isinstance(value, Failed):
-                run.pending.append(Reject(
-                    str(run.path), where.line, value.reason, excerpt(where.raw.rstrip()),
-                    where.offset,
-                ))
-                run.report.records += 1
-            else:
-                before = len(parser.buffer)
-                rejected = parser.feed(value, where)
-                run.pending += rejected
-                run.report.records += len(parser.buffer) - before + len(rejected)
-            if len(parser.buffer) >= self.batch_rows or len(run.pending) >= self.batch_rows:
-                self._flush(units, run, parser, records=records)
+        """Parse, batch and flush every record `records` yields, then finish the file.
+
+        Each full batch is written on a thread of its own while the next is parsed (DuckDB lets go
+        of the GIL while it inserts and commits); at most one batch is in flight, and the final
+        flush runs once it has landed, so batches, checkpoints and commits keep their order.
+        """
+        with _BatchWriter(self, units, run) as writer:
+            for value, where in records:
+                if isinstance(value, Failed):
+                    run.pending.append(Reject(
+                        str(run.path), where.line, value.reason, excerpt(where.raw.rstrip()),
+                        where.offset,
+                    ))
+                    run.report.records += 1
+                else:
+                    before = len(parser.buffer)
+                    rejected = parser.feed(value, where)
+                    run.pending += rejected
+                    run.report.records += len(parser.buffer) - before + len(rejected)
+                if len(parser.buffer) >= self.batch_rows or len(run.pending) >= self.batch_rows:
+                    writer.submit(self._take(run, parser, records))
         self._flush(units, run, parser, records=records, final=True)
+
+    def _take(self, run: _FileRun, parser: Parser | None, records: Records | None) -> _Batch:
+        """What the parser and the rejects gathered so far, and where in the file that ends."""
+        rows = parser.buffer.take(run.ingest_id) if parser is not None and len(parser.buffer) else None
+        rejects, run.pending = run.pending, []
+        return _Batch(parser.table if parser is not None else None, rows, rejects,
+                      records.offset if records else run.size, records.line if records else None)
 
     def _flush(
         self, units: Units, run: _FileRun, parser: Parser | None, *,
         records: Records | None = None, final: bool = False,
     ) -> None:
-        """Write the gathered rows and rejects and the log's progress; commit every few batches."""
+        """Write what was gathered and the log's progress now, on this thread."""
+        self._write(units, run, self._take(run, parser, records), final=final)
+        if self.progress is not None:
+            self.progress(run.report, records.offset if records else run.size, run.size)
+
+    def _write(self, units: Units, run: _FileRun, batch: _Batch, *, final: bool = False) -> None:
+        """Write a batch's rows and rejects and the log's progress; commit every few batches."""
         cursor = units.cursor()
-        if parser is not None and len(parser.buffer):
+        if batch.table is not None and batch.rows is not None:
             with _tracer.start_as_current_span("ingest batch") as span:
-                batch = parser.buffer.take(run.ingest_id)
-                inserted, duplicates = log.insert_rows(cursor, parser.table, batch)
+                inserted, duplicates = log.insert_rows(cursor, batch.table, batch.rows)
                 span.set_attribute("backroom.rows", inserted)
                 span.set_attribute("backroom.duplicates", duplicates)
-            run.report.rows[parser.table.value] += inserted
+            run.report.rows[batch.table.value] += inserted
             run.report.skipped_duplicates += duplicates
-            run.totals.rows[parser.table.value] += inserted
+            run.totals.rows[batch.table.value] += inserted
             run.totals.skipped_duplicates += duplicates
-        if run.pending:
-            count = log.record_rejects(cursor, run.ingest_id, run.pending)
+        if batch.rejects:
+            count = log.record_rejects(cursor, run.ingest_id, batch.rejects)
             run.report.rejects += count
             run.totals.rejects += count
-            run.report.samples += run.pending[: max(0, 20 - len(run.report.samples))]
-            run.pending = []
-        offset = records.offset if records else run.size
-        lines = records.line if records else None
+            run.report.samples += batch.rejects[: max(0, 20 - len(run.report.samples))]
         if final:
             if run.totals.rows[Table.EVENTS.value]:
                 # The per-order rollups follow the events in the same unit of work (002_orders.sql).
                 rollup.refresh_orders(cursor, run.ingest_id)
-            log.finish(cursor, run.ingest_id, run.totals, offset, lines)
+            log.finish(cursor, run.ingest_id, run.totals, batch.offset, batch.lines)
         else:
-            log.checkpoint(cursor, run.ingest_id, run.totals, offset, lines)
+            log.checkpoint(cursor, run.ingest_id, run.totals, batch.offset, batch.lines)
             units.batch_done(self.commit_every)
-        if self.progress is not None:
-            self.progress(run.report, offset, run.size)
+
+
+@dataclass
+class _Batch:
+    """Rows and rejects gathered from a file, up to `offset` (after `lines` lines)."""
+
+    table: Table | None
+    rows: Any  # pa.Table, or None when only rejects were gathered
+    rejects: list[Reject]
+    offset: int
+    lines: int | None
+
+
+class _BatchWriter:
+    """Writes a file's batches on one thread, in order, one at a time, while the caller parses.
+
+    Only the thread writes to the store, to `run.totals` and to the report's row and reject
+    counts while it runs; the caller waits for a batch in flight before it hands over the next
+    and before it leaves (an error of the thread is raised there), so that nothing the caller
+    reads afterwards is changing.
+    """
+
+    def __init__(self, driver: FileIngest, units: Units, run: _FileRun) -> None:
+        self.driver, self.units, self.run = driver, units, run
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="backroom-ingest")
+        self.in_flight: Future[None] | None = None
+
+    def submit(self, batch: _Batch) -> None:
+        self.wait()
+        context = contextvars.copy_context()  # the batch's span belongs to the file's
+        self.in_flight = self.pool.submit(context.run, self.driver._write, self.units, self.run,
+                                          batch)
+        if self.driver.progress is not None:
+            self.driver.progress(self.run.report, batch.offset, self.run.size)
+
+    def wait(self) -> None:
+        in_flight, self.in_flight = self.in_flight, None
+        if in_flight is not None:
+            in_flight.result()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if self.in_flight is not None:
+                if exc_info[0] is None:
+                    self.wait()
+                else:  # the caller's own error is the one to raise; the write just ends first
+                    wait_for([self.in_flight])
+        finally:
+            self.pool.shutdown(wait=True)
 
 
 @contextmanager

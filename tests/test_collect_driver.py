@@ -8,11 +8,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import orjson
 import pytest
 
 from collectors import IngestReport, ProgressInfo, SourceUnreadable, UnsupportedFormat, ingest_paths
 from queries import BackroomError, Store
+from queries import ingest as log
 from queries.policy import Policy, load
 
 FIXTURES = Path(__file__).parent / "fixtures" / "collect"
@@ -217,6 +219,30 @@ def test_an_interrupted_ingest_resumes_where_it_committed(store: Store, tmp_path
     assert query(store, "SELECT count(*), count(DISTINCT line) FROM rejects") == [(14, 14)]
     assert query(store, "SELECT count(*), bool_and(finished_at IS NOT NULL) FROM ingest_log") == [
         (1, True)]
+
+
+def test_a_batch_the_store_refuses_stops_the_ingest_and_a_rerun_finishes_it(
+        store: Store, tmp_path: Path, policy: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches are written on a thread while the next is parsed: its error still stops the ingest,
+    units already committed stay, the one it broke is rolled back, and a rerun resumes."""
+    path = events_file(tmp_path / "events.jsonl", 100)
+    real, written = log.insert_rows, []
+
+    def refuse_the_fourth(cursor: Any, table: Any, rows: Any) -> tuple[int, int]:
+        written.append(rows.num_rows)
+        if len(written) == 4:
+            raise duckdb.IOException("No space left on device")
+        return real(cursor, table, rows)
+
+    monkeypatch.setattr(log, "insert_rows", refuse_the_fourth)
+    with pytest.raises(duckdb.IOException, match="No space left"):
+        ingest_paths(store, [path], policy=policy, batch_rows=10, commit_every=2)
+    assert query(store, "SELECT count(*) FROM events") == [(20,)]  # batches 1-2; 3 rolled back
+    monkeypatch.undo()
+
+    resumed = ingest_paths(store, [path], policy=policy, batch_rows=10, commit_every=2)
+    assert resumed.sources[0].resumed_from is not None
+    assert query(store, "SELECT count(*), count(DISTINCT event_id) FROM events") == [(100, 100)]
 
 
 def test_gzip_files_are_read_transparently(store: Store, tmp_path: Path, policy: Policy) -> None:
