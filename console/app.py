@@ -102,7 +102,7 @@ class BackroomApp(App[None]):
         # 0.1-0.2 s here. Frozen, later passes visit only what screens and queries allocate.
         self.call_after_refresh(gc.freeze)
         self.collector.start()
-        self.set_interval(CHECK_SECONDS, self.collector.tick, name="idle collector")
+        self.set_interval(CHECK_SECONDS, self._collect_when_calm, name="idle collector")
         if self.start.search:
             self.action_open_order(self.start.search)
         elif self.start.message:
@@ -136,6 +136,9 @@ class BackroomApp(App[None]):
         if isinstance(event, events.InputEvent):
             self.collector.touched()
         await super().on_event(event)
+
+    def _collect_when_calm(self) -> None:
+        self.collector.tick(busy=any(worker.is_running for worker in self.workers))
 
     def on_unmount(self) -> None:
         self.collector.stop()

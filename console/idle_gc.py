@@ -1,11 +1,12 @@
 """Python's full garbage collections, moved to moments when nobody is waiting on the console.
 
 A full (generation 2) collection visits every container object the process holds and holds the
-UI thread while it does: 20-70 ms on this machine's console after a few screens (their widgets,
-rows and caches), which was every UI-thread callback over 50 ms in the console benchmark. Young
-collections stay automatic (they visit only new objects: a few milliseconds); full ones run when
-the user has not pressed a key or moved the mouse for IDLE_SECONDS, or, so that memory stays
-bounded under endless input, once FORCE_AFTER young-generation passes have piled up without one.
+UI thread while it does: 20-70 ms on this machine's console after a few screens at 320k orders,
+80-180 ms at 2.5M (their widgets, rows and caches), which was every UI-thread callback over 50 ms
+in the console benchmark. Young collections stay automatic (they visit only new objects: a few
+milliseconds); full ones run once the console has been calm for IDLE_SECONDS (no key, no mouse,
+no query in flight: someone waiting for an answer is not idle), or, so that memory stays bounded
+under endless work, once FORCE_AFTER young-generation passes have piled up without one.
 """
 
 from __future__ import annotations
@@ -45,15 +46,20 @@ class IdleCollector:
             self._saved = None
 
     def touched(self) -> None:
-        """The user pressed a key or used the mouse: not a moment to pause."""
+        """The user pressed a key or used the mouse, or an answer is awaited: not a moment to pause."""
         self.last_input = self.clock()
 
     def pending(self) -> int:
         """Generation-1 passes since the last full collection."""
         return gc.get_count()[2]
 
-    def tick(self) -> bool:
-        """Collect fully if there is anything to and the user is idle (or it has piled up)."""
+    def tick(self, busy: bool = False) -> bool:
+        """Collect fully if there is anything to and the console is calm (or it has piled up).
+
+        `busy`: a query is in flight; its answer is awaited, and calm starts once it is in.
+        """
+        if busy:
+            self.touched()
         pending = self.pending()
         if not pending or self._saved is None:
             return False

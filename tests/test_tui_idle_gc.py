@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import threading
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +14,7 @@ import pytest
 from console import idle_gc
 from console.app import create_app
 from console.screenshots import NOW, settle
+from queries import audit
 from tests.test_tui_helpers import shared_estate
 
 
@@ -107,5 +110,41 @@ async def test_endless_input_still_collects_once_garbage_piles_up(
         assert app.collector.pending() >= idle_gc.FORCE_AFTER
         del full_passes[:]
         assert app.collector.tick() is True  # right after a key press, since so much piled up
+        assert full_passes and cycle() is None
+        del held
+
+
+async def test_a_user_waiting_for_an_answer_is_not_idle(
+        tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+        full_passes: list[int]) -> None:
+    """On a big store a screen's query can take seconds without a key pressed; the collection
+    waits until the answer is in and the console has been calm since."""
+    asking, release, real = threading.Event(), threading.Event(), audit.trail
+
+    def slow_trail(*args: Any, **kwargs: Any) -> Any:
+        asking.set()
+        release.wait(60)  # a slow query, without sleeping
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "trail", slow_trail)
+    app = create_app(shared_estate(tmp_path_factory), now=NOW, live=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        cycle = _aged_cycle()
+        held = [[index] for index in range(survivors() // 4)]
+        try:
+            await pilot.press("6")
+            assert await asyncio.to_thread(asking.wait, 20)  # the audit screen's query is running
+            del full_passes[:]
+            app.collector.last_input -= 10 * idle_gc.IDLE_SECONDS  # no key for a long while
+            app._collect_when_calm()
+            assert full_passes == [] and cycle() is not None
+        finally:
+            release.set()
+        await settle(pilot)
+        app._collect_when_calm()  # the answer just came: not calm for long enough yet
+        assert full_passes == [] and cycle() is not None
+        app.collector.last_input -= idle_gc.IDLE_SECONDS  # calm since
+        app._collect_when_calm()
         assert full_passes and cycle() is None
         del held
