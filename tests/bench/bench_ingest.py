@@ -35,7 +35,10 @@ def events_file(estate: Path, work: Path, broken_every: int = 0) -> Path:
     if target.exists():
         return target
     written = 0
-    with target.open("wb") as out:
+    # Written under another name and renamed when whole: a run stopped half-way (a full disk was
+    # one) must not leave a short file for the next run to take.
+    part = target.with_suffix(".part")
+    with part.open("wb") as out:
         for source in sorted((estate / "events").glob("*.jsonl")):
             with source.open("rb") as handle:
                 for line in handle:
@@ -46,7 +49,10 @@ def events_file(estate: Path, work: Path, broken_every: int = 0) -> Path:
                     out.write(b'{"specversion":"1.0","id":' + line[25:60] + b"\n" if broken
                               else line)
                     if written == EVENTS:
-                        return target
+                        break
+            if written == EVENTS:
+                break
+    part.rename(target)
     return target
 
 
@@ -123,7 +129,8 @@ def spans_file(estate: Path, work: Path) -> tuple[Path, int]:
     """About 1M spans of estate OTLP lines."""
     target = work / "traces-1m.jsonl"
     if not target.exists():
-        with target.open("wb") as out:
+        part = target.with_suffix(".part")
+        with part.open("wb") as out:
             spans = 0
             for source in sorted((estate / "traces").glob("*.jsonl")):
                 with source.open("rb") as handle:
@@ -134,6 +141,7 @@ def spans_file(estate: Path, work: Path) -> tuple[Path, int]:
                             break
                 if spans >= SPANS:
                     break
+        part.rename(target)
     return target, SPANS
 
 
