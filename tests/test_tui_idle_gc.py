@@ -18,7 +18,6 @@ from queries import audit
 from tests.test_tui_helpers import shared_estate
 
 
-
 def survivors() -> int:
     """New container objects to keep alive so that CPython would run a full pass on its own: it
     runs one once the objects that outlived young passes reach a quarter of the oldest generation."""
@@ -148,3 +147,31 @@ async def test_a_user_waiting_for_an_answer_is_not_idle(
         app._collect_when_calm()
         assert full_passes and cycle() is None
         del held
+
+
+async def test_garbage_frozen_by_a_calm_collection_goes_in_the_sweep_when_the_user_is_away(
+        tmp_path_factory: pytest.TempPathFactory, full_passes: list[int]) -> None:
+    """A calm collection freezes what survives, so the next visits only what is new; what was
+    alive then and died since waits for the sweep over everything after SWEEP_SECONDS of calm."""
+    app = create_app(shared_estate(tmp_path_factory), now=NOW, live=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        collector = app.collector
+        kept = _Cycle()  # alive at the calm collection below, garbage after it
+        held = [[index] for index in range(survivors() // 4)]
+        collector.last_input -= idle_gc.IDLE_SECONDS
+        assert collector.tick() is True and collector.sweeps == 0
+        cycle = weakref.ref(kept)
+        del kept, held
+        await pilot.press("2")  # more work, then calm again: a collection of the new only
+        await settle(pilot)
+        held = [[index] for index in range(survivors() // 4)]
+        collector.last_input -= idle_gc.IDLE_SECONDS
+        collector.tick()
+        del held
+        assert collector.sweeps == 0 and cycle() is not None  # frozen, not visited
+
+        collector.last_input -= idle_gc.SWEEP_SECONDS  # the user is away
+        assert collector.tick() is True and collector.sweeps == 1
+        assert cycle() is None
+        assert collector.tick() is False  # once, until there is something new to sweep
