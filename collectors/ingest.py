@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import contextvars
+import functools
 import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_for
-from contextlib import AbstractContextManager, contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
-import duckdb
 from opentelemetry import trace
 
 from collectors import detect, fastpath, fastpath_otlp
@@ -26,6 +24,7 @@ from collectors.rabbitmq_dump import DlqDumpParser
 from collectors.reports import FileReport, IngestReport, ProgressInfo
 from collectors.rows import Parser, micros
 from collectors.text import excerpt
+from collectors.units import Batch, BatchWriter, Units
 from queries import ingest as log
 from queries import rollup, search_index
 from queries.errors import BackroomError
@@ -43,46 +42,6 @@ _tracer = trace.get_tracer("backroom.collectors")
 
 class UnsupportedFormat(BackroomError):
     """The forced format is not one this collector reads."""
-
-
-class Units:
-    """Units of work for one file: one transaction, committed and renewed every few batches."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._context: AbstractContextManager[duckdb.DuckDBPyConnection] | None = None
-        self._cursor: duckdb.DuckDBPyConnection | None = None
-        self._batches = 0
-
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """The open unit's cursor, attaching the store for a new unit when none is open."""
-        if self._cursor is None:
-            self._context = self.store.writing()
-            self._cursor = self._context.__enter__()
-        return self._cursor
-
-    def commit(self) -> None:
-        """Commit what the open unit holds and go on in a new one, keeping the attachment."""
-        if self._cursor is not None:
-            self._cursor.execute("COMMIT")
-            self._cursor.execute("BEGIN TRANSACTION")
-
-    def batch_done(self, commit_every: int) -> None:
-        """Count a written batch; every `commit_every` batches commit and release the store."""
-        self._batches += 1
-        if self._batches % commit_every == 0:
-            self._close(None, None, None)
-
-    def _close(self, *exc_info: Any) -> None:
-        context, self._context, self._cursor = self._context, None, None
-        if context is not None:
-            context.__exit__(*exc_info)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._close(*exc_info)
 
 
 def _unsupported(fmt: str) -> str:
@@ -271,7 +230,7 @@ class FileIngest:
         of the GIL while it inserts and commits); at most one batch is in flight, and the final
         flush runs once it has landed, so batches, checkpoints and commits keep their order.
         """
-        with _BatchWriter(self, units, run) as writer:
+        with BatchWriter(functools.partial(self._write, units, run)) as writer:
             for value, where in records:
                 if isinstance(value, Failed):
                     run.pending.append(Reject(
@@ -285,15 +244,18 @@ class FileIngest:
                     run.pending += rejected
                     run.report.records += len(parser.buffer) - before + len(rejected)
                 if len(parser.buffer) >= self.batch_rows or len(run.pending) >= self.batch_rows:
-                    writer.submit(self._take(run, parser, records))
+                    batch = self._take(run, parser, records)
+                    writer.submit(batch)
+                    if self.progress is not None:
+                        self.progress(run.report, batch.offset, run.size)
         self._flush(units, run, parser, records=records, final=True)
 
-    def _take(self, run: _FileRun, parser: Parser | None, records: Records | None) -> _Batch:
+    def _take(self, run: _FileRun, parser: Parser | None, records: Records | None) -> Batch:
         """What the parser and the rejects gathered so far, and where in the file that ends."""
         rows = parser.buffer.take(run.ingest_id) if parser is not None and len(parser.buffer) else None
         rejects, run.pending = run.pending, []
-        return _Batch(parser.table if parser is not None else None, rows, rejects,
-                      records.offset if records else run.size, records.line if records else None)
+        return Batch(parser.table if parser is not None else None, rows, rejects,
+                     records.offset if records else run.size, records.line if records else None)
 
     def _flush(
         self, units: Units, run: _FileRun, parser: Parser | None, *,
@@ -304,7 +266,7 @@ class FileIngest:
         if self.progress is not None:
             self.progress(run.report, records.offset if records else run.size, run.size)
 
-    def _write(self, units: Units, run: _FileRun, batch: _Batch, *, final: bool = False) -> None:
+    def _write(self, units: Units, run: _FileRun, batch: Batch, *, final: bool = False) -> None:
         """Write a batch's rows and rejects and the log's progress; commit every few batches."""
         cursor = units.cursor()
         if batch.table is not None and batch.rows is not None:
@@ -329,58 +291,6 @@ class FileIngest:
         else:
             log.checkpoint(cursor, run.ingest_id, run.totals, batch.offset, batch.lines)
             units.batch_done(self.commit_every)
-
-
-@dataclass
-class _Batch:
-    """Rows and rejects gathered from a file, up to `offset` (after `lines` lines)."""
-
-    table: Table | None
-    rows: Any  # pa.Table, or None when only rejects were gathered
-    rejects: list[Reject]
-    offset: int
-    lines: int | None
-
-
-class _BatchWriter:
-    """Writes a file's batches on one thread, in order, one at a time, while the caller parses.
-
-    Only the thread writes to the store, to `run.totals` and to the report's row and reject
-    counts while it runs; the caller waits for a batch in flight before it hands over the next
-    and before it leaves (an error of the thread is raised there), so that nothing the caller
-    reads afterwards is changing.
-    """
-
-    def __init__(self, driver: FileIngest, units: Units, run: _FileRun) -> None:
-        self.driver, self.units, self.run = driver, units, run
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="backroom-ingest")
-        self.in_flight: Future[None] | None = None
-
-    def submit(self, batch: _Batch) -> None:
-        self.wait()
-        context = contextvars.copy_context()  # the batch's span belongs to the file's
-        self.in_flight = self.pool.submit(context.run, self.driver._write, self.units, self.run,
-                                          batch)
-        if self.driver.progress is not None:
-            self.driver.progress(self.run.report, batch.offset, self.run.size)
-
-    def wait(self) -> None:
-        in_flight, self.in_flight = self.in_flight, None
-        if in_flight is not None:
-            in_flight.result()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        try:
-            if self.in_flight is not None:
-                if exc_info[0] is None:
-                    self.wait()
-                else:  # the caller's own error is the one to raise; the write just ends first
-                    wait_for([self.in_flight])
-        finally:
-            self.pool.shutdown(wait=True)
 
 
 @contextmanager
