@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -100,8 +99,7 @@ class BackroomApp(App[None]):
         # Everything alive once the first screen is up (modules, the app, its stylesheet) lives as
         # long as the app: left to the collector, each full pass over it held the UI thread for
         # 0.1-0.2 s here. Frozen, later passes visit only what screens and queries allocate.
-        self.call_after_refresh(gc.freeze)
-        self.collector.start()
+        self.call_after_refresh(self.collector.start)
         self.set_interval(CHECK_SECONDS, self._collect_when_calm, name="idle collector")
         if self.start.search:
             self.action_open_order(self.start.search)
@@ -141,8 +139,7 @@ class BackroomApp(App[None]):
         self.collector.tick(busy=any(worker.is_running for worker in self.workers))
 
     def on_unmount(self) -> None:
-        self.collector.stop()
-        gc.unfreeze()  # what the app held goes back to the collector when it closes
+        self.collector.stop()  # what the app held goes back to Python's collector as it closes
 
     def get_loading_widget(self) -> Widget:
         """The spinner shown over a screen while its query runs (see console/widgets/loading.py)."""

@@ -38,21 +38,25 @@ class IdleCollector:
         self.collections = 0
         self.sweeps = 0
         self._saved: tuple[int, int, int] | None = None
-        self._swept_frozen = 0  # objects frozen after the last sweep
+        self._swept_frozen = 0  # objects frozen at start or after the last sweep
         self._frozen_since_sweep = False
 
     def start(self) -> None:
-        """Turn the automatic full collections off (young ones go on as before)."""
+        """Freeze what is alive (it lives as long as the app) and turn the automatic full
+        collections off (young ones go on as before)."""
         if self._saved is None:
+            gc.freeze()
+            self._swept_frozen = max(1, gc.get_freeze_count())
             self._saved = gc.get_threshold()
             young, middle, _ = self._saved
             gc.set_threshold(young, middle, _NEVER)
 
     def stop(self) -> None:
-        """Give the collector its thresholds back, as they were before `start`."""
+        """Give the collector its thresholds back, as they were before `start`, and unfreeze."""
         if self._saved is not None:
             gc.set_threshold(*self._saved)
             self._saved = None
+        gc.unfreeze()
 
     def touched(self) -> None:
         """The user pressed a key or used the mouse, or an answer is awaited: not a moment to pause."""
@@ -80,8 +84,6 @@ class IdleCollector:
         pending = self.pending()
         if not pending or (calm < IDLE_SECONDS and pending < FORCE_AFTER):
             return False
-        if not self._swept_frozen:  # what the app froze as it started counts as swept
-            self._swept_frozen = max(1, gc.get_freeze_count())
         gc.collect()
         gc.freeze()
         self._frozen_since_sweep = True
