@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
@@ -68,38 +69,57 @@ class Batch:
 
 
 class BatchWriter:
-    """Writes a file's batches with `write` on one thread, in order, one at a time, while the
-    caller parses (DuckDB lets go of the GIL while it inserts and commits).
+    """Writes a file's batches with `write` on one thread, in order, while the caller parses
+    (DuckDB lets go of the GIL while it inserts and commits).
 
-    Only the thread writes to the store and to what `write` counts while it runs; the caller
-    waits for a batch in flight before it hands over the next and before it leaves (an error of
-    the thread is raised there), so that nothing the caller reads afterwards is changing.
+    Up to `depth` batches wait or run at once, so that a slow write (one that ends a unit of work
+    commits it) does not stall the parser while the writes around it are quick. Only the thread
+    writes to the store and to what `write` counts while batches are in flight; the caller waits
+    for all of them before it leaves (an error of the thread is raised there, or at the next
+    hand-over), so that nothing it reads afterwards is changing. After a failed write the batches
+    behind it are not written.
     """
 
-    def __init__(self, write: Callable[[Batch], None]) -> None:
+    def __init__(self, write: Callable[[Batch], None], depth: int = 2) -> None:
         self.write = write
+        self.depth = depth
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="backroom-ingest")
-        self.in_flight: Future[None] | None = None
+        self.in_flight: deque[Future[None]] = deque()
+        self.failed = False  # set on the thread by a failed write; read there by the next
 
     def submit(self, batch: Batch) -> None:
-        self.wait()
+        while len(self.in_flight) >= self.depth:
+            self.in_flight.popleft().result()
         context = contextvars.copy_context()  # the batch's span belongs to the file's
-        self.in_flight = self.pool.submit(context.run, self.write, batch)
+        self.in_flight.append(self.pool.submit(context.run, self._run, batch))
+
+    def _run(self, batch: Batch) -> None:
+        if self.failed:
+            raise _Abandoned()  # an earlier write failed: its error is the one the caller sees
+        try:
+            self.write(batch)
+        except BaseException:
+            self.failed = True
+            raise
 
     def wait(self) -> None:
-        in_flight, self.in_flight = self.in_flight, None
-        if in_flight is not None:
-            in_flight.result()
+        """Until every batch handed over is written; the first write's error is raised."""
+        while self.in_flight:
+            self.in_flight.popleft().result()
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            if self.in_flight is not None:
-                if exc_info[0] is None:
-                    self.wait()
-                else:  # the caller's own error is the one to raise; the write just ends first
-                    wait_for([self.in_flight])
+            if exc_info[0] is None:
+                self.wait()
+            else:  # the caller's own error is the one to raise; the writes just end first
+                wait_for(list(self.in_flight))
+                self.in_flight.clear()
         finally:
             self.pool.shutdown(wait=True)
+
+
+class _Abandoned(RuntimeError):
+    """A batch not written because one before it failed (never raised to the caller)."""
