@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +177,37 @@ def test_a_mixed_file_gives_identical_rows_rejects_and_counts(tmp_path: Path,
     assert len(fast_rejects) >= len(BROKEN) - 3  # blank lines are no records at all
     assert counts(fast) == counts(slow)
     assert fast.records == fast.rows["events"] + fast.skipped_duplicates + fast.rejects
+
+
+@pytest.mark.parametrize("hashes", [None, ("0", "0"), ("1", "0")],
+                         ids=["real-hashes", "all-equal", "none-equal"])
+def test_broken_lines_among_clean_ones_are_named_even_when_hashes_collide(
+        tmp_path: Path, policy: Policy, monkeypatch: pytest.MonkeyPatch,
+        hashes: tuple[str, str] | None) -> None:
+    """Lines left out are named by hash first; a hash shared by chance must not hide one."""
+    if hashes is not None:
+        planned = fastpath.plan_for(policy)
+        assert planned is not None
+        line_hash, payload_hash = hashes  # every line collides with a payload, or none matches
+        colliding = dataclasses.replace(planned, check_hashed=planned.check_hashed.replace(
+            "hash(l.line)", f"(hash(l.line) * 0 + {line_hash})").replace(
+            "hash(payload::VARCHAR)", f"(hash(payload::VARCHAR) * 0 + {payload_hash})"))
+        monkeypatch.setattr(fastpath, "plan_for", lambda _policy: colliding)
+    # Broken lines DuckDB's line reader sees as Python does (no NUL, 0x01 or invalid UTF-8).
+    broken = [bad for bad in BROKEN if bad.isascii() and bad.decode().isprintable() and bad.strip()]
+    lines = [line(event(n)) for n in range(100, 160)]
+    for offset, bad in enumerate(broken):
+        lines.insert(3 * offset + 1, bad)
+    path = write(tmp_path / "mixed.jsonl", lines)
+
+    result = taken_by_sql(Store.at(tmp_path / "probe.duckdb"), path, policy)
+    (fast, fast_rows, fast_rejects), (slow, slow_rows, slow_rejects) = both_ways(
+        tmp_path, "mixed.jsonl", policy)
+
+    assert (result.inserted, result.slow_lines) == (60, [3 * n + 2 for n in range(len(broken))])
+    assert fast_rows == slow_rows and len(fast_rows) == 60
+    assert fast_rejects == slow_rejects and len(fast_rejects) >= len(broken)  # [1, 2] gives 2
+    assert counts(fast) == counts(slow)
 
 
 def test_broken_lines_keep_their_line_numbers_and_reasons(tmp_path: Path, policy: Policy,
