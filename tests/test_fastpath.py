@@ -236,6 +236,24 @@ def test_the_fast_path_takes_clean_lines_and_leaves_the_rest(tmp_path: Path, pol
     assert (result.taken, result.inserted, result.slow_lines) == (2, 2, [2, 3])
 
 
+def test_lines_left_out_of_a_file_with_a_byte_order_mark_keep_their_places(
+        tmp_path: Path, policy: Policy, store: Store) -> None:
+    lines = [b"\xef\xbb\xbf{broken", line(event(1)), b"{broken too", line(event(2)),
+             b'{"specversion":"1.0"}']
+    path = write(tmp_path / "bom.jsonl", lines)
+    starts = [sum(len(x) + 1 for x in lines[:n]) for n in range(len(lines))]
+
+    result = taken_by_sql(store, path, policy)
+    (fast, fast_rows, fast_rejects), (slow, slow_rows, slow_rejects) = both_ways(
+        tmp_path, "bom.jsonl", policy)
+
+    assert (result.inserted, result.slow_lines) == (2, [1, 3, 5])
+    assert result.slow_offsets == [starts[0], starts[2], starts[4]]
+    assert fast_rows == slow_rows and fast_rejects == slow_rejects
+    assert [(reject[1], reject[2]) for reject in fast_rejects] == [
+        (1, starts[0]), (3, starts[2]), (5, starts[4])]
+
+
 def test_files_the_sql_cannot_line_up_are_read_in_python(tmp_path: Path, policy: Policy) -> None:
     crlf = write(tmp_path / "crlf.jsonl", [line(event(1)), line(event(2))], end=b"\r\n")
     crlf.write_bytes(crlf.read_bytes().replace(b"\n", b"\r\n"))
