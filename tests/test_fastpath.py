@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import io
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from collectors import fastpath, ingest_paths
 from collectors.reports import IngestReport
@@ -250,8 +253,38 @@ def test_lines_left_out_of_a_file_with_a_byte_order_mark_keep_their_places(
     assert (result.inserted, result.slow_lines) == (2, [1, 3, 5])
     assert result.slow_offsets == [starts[0], starts[2], starts[4]]
     assert fast_rows == slow_rows and fast_rejects == slow_rejects
+    assert counts(fast) == counts(slow)
     assert [(reject[1], reject[2]) for reject in fast_rejects] == [
         (1, starts[0]), (3, starts[2]), (5, starts[4])]
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.sampled_from([b"", b"{a}", b"{bb}", b"{ccc}", b"x" * 40, b"\xc3\xa9{"]),
+                      max_size=30),
+       bom=st.booleans(), terminated=st.booleans(), picks=st.data())
+def test_locate_finds_each_line_left_out_where_a_line_by_line_read_does(
+        tmp_path: Path, lines: list[bytes], bom: bool, terminated: bool,
+        picks: st.DataObject) -> None:
+    content = (b"\xef\xbb\xbf" if bom else b"") + b"\n".join(lines) + (b"\n" if terminated else b"")
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(content)
+    # The lines as Python's reader numbers them, with their offsets and texts (BOM taken off).
+    expected, offset = [], 0
+    for number, data in enumerate(io.BytesIO(content), 1):
+        text = data.removesuffix(b"\n")
+        expected.append((number, offset, text[3:] if number == 1 and bom else text))
+        offset += len(data)
+    chosen = picks.draw(st.lists(st.sampled_from(expected), unique=True) if expected
+                        else st.just([]))
+    chosen.sort()
+    # Every line of a chosen text is left out, as DuckDB would name them (by text, each time).
+    texts = {text for _, _, text in chosen}
+    left_out = [(number, start) for number, start, text in expected if text in texts]
+    layout = fastpath.Layout(len(expected), False)
+
+    assert fastpath.locate(path, [t.decode() for _, _, t in expected if t in texts],
+                           layout) == left_out
 
 
 def test_files_the_sql_cannot_line_up_are_read_in_python(tmp_path: Path, policy: Policy) -> None:
