@@ -39,6 +39,9 @@ from queries.store import Store
 # 909k-span file take 6.2 s instead of 8.1 s.
 BATCH_ROWS = 61_440
 COMMIT_EVERY_BATCHES = 2  # a large file is committed (and the store released) every ~123k rows
+# A batch also ends after this much input, so records with large bodies (dead letters of a few
+# hundred kB) do not hold gigabytes: three batches can be in memory at once (two with the writer).
+BATCH_BYTES = 64 * 1024 * 1024
 UNKNOWN = "unknown"
 # backroom traces itself (DESIGN.md): a span per file and per batch; free without an SDK.
 _tracer = trace.get_tracer("backroom.collectors")
@@ -95,9 +98,10 @@ class FileIngest:
         self, store: Store, policy: Policy, *, batch_rows: int = BATCH_ROWS,
         commit_every: int = COMMIT_EVERY_BATCHES, max_line: int = detect.MAX_LINE_BYTES,
         progress: Callable[[FileReport, int, int], None] | None = None, fast_path: bool = True,
-        otlp_fast_path: bool = False,
+        otlp_fast_path: bool = False, batch_bytes: int = BATCH_BYTES,
     ) -> None:
         self.store, self.policy = store, policy
+        self.batch_bytes = batch_bytes
         self.batch_rows, self.commit_every, self.max_line = batch_rows, commit_every, max_line
         self.progress = progress
         self.fast_path = fast_path  # False forces the line-by-line Python path (tests, benches)
@@ -235,8 +239,10 @@ class FileIngest:
         and the final flush runs once they have landed, so batches, checkpoints and commits keep
         their order.
         """
+        held = 0  # bytes of input read into the batch being gathered
         with BatchWriter(functools.partial(self._write, units, run)) as writer:
             for value, where in records:
+                held += len(where.raw)
                 if isinstance(value, Failed):
                     run.pending.append(Reject(
                         str(run.path), where.line, value.reason, excerpt(where.raw.rstrip()),
@@ -248,7 +254,9 @@ class FileIngest:
                     rejected = parser.feed(value, where)
                     run.pending += rejected
                     run.report.records += len(parser.buffer) - before + len(rejected)
-                if len(parser.buffer) >= self.batch_rows or len(run.pending) >= self.batch_rows:
+                if (len(parser.buffer) >= self.batch_rows or len(run.pending) >= self.batch_rows
+                        or held >= self.batch_bytes):
+                    held = 0
                     batch = self._take(run, parser, records)
                     writer.submit(batch)
                     if self.progress is not None:
@@ -321,6 +329,7 @@ def ingest_paths(
     policy: Policy | None = None,
     on_progress: Callable[[ProgressInfo], None] | None = None,
     batch_rows: int = BATCH_ROWS,
+    batch_bytes: int = BATCH_BYTES,
     commit_every: int = COMMIT_EVERY_BATCHES,
     max_line_bytes: int = detect.MAX_LINE_BYTES,
     fast_path: bool = True,
@@ -343,7 +352,7 @@ def ingest_paths(
             ))
 
     driver = FileIngest(
-        store, effective, batch_rows=batch_rows, commit_every=commit_every,
+        store, effective, batch_rows=batch_rows, batch_bytes=batch_bytes, commit_every=commit_every,
         max_line=max_line_bytes, progress=progress, fast_path=fast_path,
         otlp_fast_path=otlp_fast_path,
     )

@@ -199,6 +199,24 @@ def test_a_large_file_is_committed_in_several_units(store: Store, tmp_path: Path
     assert query(store, "SELECT count(*), max(lines) FROM ingest_log") == [(1, 95)]
 
 
+def test_a_batch_also_ends_after_so_many_bytes_of_input(store: Store, tmp_path: Path,
+                                                       policy: Policy) -> None:
+    """Large records (dead letters with big bodies) must not pile up to batch_rows in memory."""
+    path = events_file(tmp_path / "events.jsonl", 30)
+    longest = max(len(line) for line in path.read_bytes().splitlines(keepends=True))
+    seen: list[ProgressInfo] = []
+
+    report = ingest_paths(store, [path], policy=policy, fast_path=False,
+                          batch_bytes=5 * longest, on_progress=seen.append)
+
+    counts = [info.records for info in seen]  # records read, at each batch handed over
+    batches = [after - before for before, after in zip([0, *counts], counts, strict=False)]
+    assert report.rows["events"] == 30
+    assert len(batches) >= 6 and all(5 <= size <= 6 for size in batches[:5])
+    assert sum(batches) == 30
+    assert query(store, "SELECT count(*) FROM events") == [(30,)]
+
+
 def test_an_interrupted_ingest_resumes_where_it_committed(store: Store, tmp_path: Path,
                                                          policy: Policy) -> None:
     path = events_file(tmp_path / "events.jsonl", 100, bad_every=7)
