@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from benchkit import show
 
-from collectors import ingest_paths
+from collectors import IngestReport, ingest_paths
 from queries import Store
 from queries import ingest as log
 
@@ -60,11 +60,7 @@ def big_store(estate: Path) -> Store:
     if STORE.exists():
         return store
     started = time.perf_counter()
-    with store.writing(transaction=False) as outer:
-        outer.execute("SET checkpoint_threshold = '8GB'")
-        report = ingest_paths(store, [estate / "events", estate / "dlq"])
-        load_spans_bulk(store, sorted((estate / "traces").glob("*.jsonl")))
-        outer.execute("CHECKPOINT")
+    report = add_estate(store, estate)
     for extra in EXTRA:
         add_estate(store, extra)
     show("building the 2.5M-order store (once)", [
@@ -73,13 +69,14 @@ def big_store(estate: Path) -> Store:
     return store
 
 
-def add_estate(store: Store, estate: Path) -> None:
-    """Another estate's files into a built store, as the store was built."""
+def add_estate(store: Store, estate: Path) -> IngestReport:
+    """An estate's files into the store: events and dead letters by ingest, spans in bulk."""
     with store.writing(transaction=False) as outer:
         outer.execute("SET checkpoint_threshold = '8GB'")
-        ingest_paths(store, [estate / "events", estate / "dlq"])
+        report = ingest_paths(store, [estate / "events", estate / "dlq"])
         load_spans_bulk(store, sorted((estate / "traces").glob("*.jsonl")))
         outer.execute("CHECKPOINT")
+    return report
 
 
 def load_spans_bulk(store: Store, files: list[Path]) -> None:
