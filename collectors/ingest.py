@@ -143,7 +143,7 @@ class FileIngest:
             self._start(units, run, identity, resume)
             if fmt == UNKNOWN:
                 self._undetected(run, undetected, head)
-                self._flush(units, run, None, final=True)
+                self._finish(units, run, None)
             elif not self._fast(units, run, head, resume, layout):
                 self._read(units, run, head, resume)
         return run.report
@@ -261,7 +261,7 @@ class FileIngest:
                     writer.submit(batch)
                     if self.progress is not None:
                         self.progress(run.report, batch.offset, run.size)
-        self._flush(units, run, parser, records=records, final=True)
+        self._finish(units, run, parser, records)
 
     def _take(self, run: _FileRun, parser: Parser | None, records: Records | None) -> Batch:
         """What the parser and the rejects gathered so far, and where in the file that ends."""
@@ -270,12 +270,11 @@ class FileIngest:
         return Batch(parser.table if parser is not None else None, rows, rejects,
                      records.offset if records else run.size, records.line if records else None)
 
-    def _flush(
-        self, units: Units, run: _FileRun, parser: Parser | None, *,
-        records: Records | None = None, final: bool = False,
+    def _finish(
+        self, units: Units, run: _FileRun, parser: Parser | None, records: Records | None = None,
     ) -> None:
-        """Write what was gathered and the log's progress now, on this thread."""
-        self._write(units, run, self._take(run, parser, records), final=final)
+        """Write what is left on this thread, then the rollups and the log's end of the file."""
+        self._write(units, run, self._take(run, parser, records), final=True)
         if self.progress is not None:
             self.progress(run.report, records.offset if records else run.size, run.size)
 
