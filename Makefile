@@ -27,4 +27,4 @@ bench: $(STAMP)
 	$(BIN)/python -m pytest tests/bench -m bench -s
 
 clean:
-	rm -rf $(VENV) demo-estate backroom.duckdb backroom.duckdb.wal .pytest_cache
+	rm -rf $(VENV) demo-estate backroom.duckdb backroom.duckdb.wal backroom.duckdb.turnstile .pytest_cache

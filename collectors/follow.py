@@ -97,7 +97,7 @@ class Follower:
 
     def _files(self, target: Path, stats: SourceStats) -> list[Path]:
         if target.is_dir():
-            return detect.expand([target], skip=(self.writer.store.path,))
+            return detect.expand([target], skip=self.writer.store.own_files)
         return [target] if target.exists() else []
 
     def _tail_for(self, path: Path, stats: SourceStats) -> Tail | None:

@@ -337,7 +337,7 @@ def ingest_paths(
     """Ingest files and folders (walked recursively, sorted), each file's format told by content."""
     if fmt != "auto" and fmt not in detect.FORMATS:
         raise UnsupportedFormat(_unsupported(fmt))
-    files = detect.expand(paths, skip=(store.path, store.path.with_name(store.path.name + ".wal")))
+    files = detect.expand(paths, skip=store.own_files)
     detect.preflight(files)
     effective = policy if policy is not None else load_policy()
     report = IngestReport()

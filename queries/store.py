@@ -5,6 +5,12 @@ DuckDB lets one process hold a file at a time and fails at once when another hol
 one in-memory DuckDB instance and ATTACHes the file for a unit of work (read-only for
 queries, read-write for ingest and actions), then DETACHes, which releases the lock.
 Threads of one process share the attachment and each get their own cursor.
+
+DuckDB's lock does not queue: a process that re-attaches the moment its unit is done (a bulk
+ingest) would win every time against one that retries every few milliseconds (the console),
+which then waits for the whole ingest. So whoever waits for the lock holds a turnstile, an
+advisory lock on a file beside the store, and every attach passes the turnstile first: the
+ingest's next unit starts once the waiting console has had its turn.
 """
 
 from __future__ import annotations
@@ -20,11 +26,17 @@ from pathlib import Path
 
 import duckdb
 
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: attaching falls back to retrying alone
+    fcntl = None  # type: ignore[assignment]
+
 from queries import extensions, schema
 from queries.errors import StoreBusy, StoreMissing
 
 DEFAULT_LOCK_TIMEOUT = 5.0
 _ALIAS = "store"
+TURNSTILE = ".turnstile"  # the suffix of the file beside the store that orders waiting processes
 _LOCK_TEXT = "Could not set lock"
 _HOLDER = re.compile(r"held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
 
@@ -75,6 +87,12 @@ class Store:
     @property
     def exists(self) -> bool:
         return self.path.exists()
+
+    @property
+    def own_files(self) -> tuple[Path, ...]:
+        """The store file and the files DuckDB and the turnstile keep beside it."""
+        return (self.path, *(self.path.with_name(self.path.name + end)
+                             for end in (".wal", TURNSTILE)))
 
     @contextmanager
     def reading(self, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -164,17 +182,51 @@ class Store:
         options = " (READ_ONLY)" if mode == "ro" else ""
         sql = f"ATTACH '{_quote(self.path)}' AS {_ALIAS}{options}"
         deadline = time.monotonic() + timeout
-        while True:
+        with _turnstile(self.path, deadline):
+            while True:
+                try:
+                    self._db.execute(sql)
+                    return
+                except duckdb.IOException as exc:
+                    if _LOCK_TEXT not in str(exc):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise StoreBusy(_busy_message(self.path, str(exc), timeout)) from None
+                _back_off()
+
+
+@contextmanager
+def _turnstile(store: Path, deadline: float) -> Iterator[None]:
+    """Hold the store's turnstile while waiting for its lock.
+
+    The turnstile is an exclusive flock on `<store>.turnstile`, held from before the first
+    attempt to attach until the attach succeeded or gave up. A process that has just let go of
+    the store passes it before attaching again, so it waits while another process waits. Past
+    the deadline, or without the file (a read-only folder, a system without flock), attaching
+    goes on without it.
+    """
+    try:
+        handle = os.open(f"{store}{TURNSTILE}", os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError:
+        handle = None
+    try:
+        while handle is not None and fcntl is not None:
             try:
-                self._db.execute(sql)
-                return
-            except duckdb.IOException as exc:
-                if _LOCK_TEXT not in str(exc):
-                    raise
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise StoreBusy(_busy_message(self.path, str(exc), timeout)) from None
-                # Back off with jitter so two waiting processes do not retry in step.
-                time.sleep(random.uniform(0.005, 0.02))
+                    break
+                _back_off()
+        yield
+    finally:
+        if handle is not None:
+            os.close(handle)  # releases the flock
+
+
+def _back_off() -> None:
+    # With jitter, so that two waiting processes do not retry in step.
+    time.sleep(random.uniform(0.005, 0.02))
 
 
 def _quote(path: Path) -> str:
