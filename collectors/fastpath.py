@@ -194,8 +194,8 @@ def load_events(
     if inserted == layout.lines:  # every line taken and new: nothing left to line up
         return FastResult(inserted, inserted)
     try:
-        taken, slow = _leftovers(cursor, plan, params, layout, ingest_id, inserted)
-        places = locate(path, slow, layout)
+        taken, slow, unread = _leftovers(cursor, plan, params, path, layout, ingest_id, inserted)
+        places = sorted(locate(path, slow, layout) + unread)
         return FastResult(taken, inserted, [number for number, _ in places],
                           [offset for _, offset in places])
     except LayoutChanged:
@@ -219,10 +219,14 @@ def _insert(cursor: duckdb.DuckDBPyConnection, plan: Plan, params: dict[str, Any
 
 
 def _leftovers(
-    cursor: duckdb.DuckDBPyConnection, plan: Plan, params: dict[str, Any], layout: Layout,
-    ingest_id: int, inserted: int,
-) -> tuple[int, list[str]]:
-    """(lines the SQL took, text of each line it left to Python), checked against the layout.
+    cursor: duckdb.DuckDBPyConnection, plan: Plan, params: dict[str, Any], path: Path,
+    layout: Layout, ingest_id: int, inserted: int,
+) -> tuple[int, list[str], list[tuple[int, int]]]:
+    """(lines the SQL took, text of each line it left to Python, places of the lines DuckDB
+    could not read), checked against the layout.
+
+    DuckDB's reader drops a line that is not valid UTF-8 (Python rejects it): when DuckDB read
+    fewer lines than the file has, those lines are looked for, and must make up the difference.
 
     A line is taken when its text is the payload of a row this ingest stored, or of a row stored
     before under the line's key (a duplicate); finding that costs a read of the lines and of
@@ -242,8 +246,10 @@ def _leftovers(
         if lines - left_out != inserted:
             cursor.execute(plan.check, arguments)
             lines = scalar(cursor.execute("SELECT count(*) FROM fastpath_check"))
-        if lines != layout.lines:
-            raise LayoutChanged(f"DuckDB read {lines} lines, Python counts {layout.lines}")
+        unread = undecodable(path) if lines < layout.lines else []
+        if lines + len(unread) != layout.lines:
+            raise LayoutChanged(f"DuckDB read {lines} lines, Python counts {layout.lines}, "
+                                f"{len(unread)} of them not UTF-8")
         # Only a line that is JSON at all can repeat a stored row or share a key with one.
         if scalar(cursor.execute(
                 "SELECT count(*) FROM fastpath_check WHERE json_valid(trim(slow_line, "
@@ -254,13 +260,56 @@ def _leftovers(
         slow_count, slow_bytes = cursor.execute(
             "SELECT count(slow_line), coalesce(sum(strlen(slow_line)), 0) FROM fastpath_check "
             "WHERE NOT stored").fetchone() or (0, 0)
-        if slow_count > MAX_SLOW_LINES or slow_bytes > MAX_SLOW_BYTES:
-            raise LayoutChanged(f"{slow_count} lines need Python: it reads the whole file")
+        if slow_count + len(unread) > MAX_SLOW_LINES or slow_bytes > MAX_SLOW_BYTES:
+            raise LayoutChanged(f"{slow_count + len(unread)} lines need Python: it reads the "
+                                "whole file")
         slow = cursor.execute("SELECT slow_line FROM fastpath_check "
                               "WHERE slow_line IS NOT NULL AND NOT stored").fetchall()
-        return lines - len(slow), [text for (text,) in slow]
+        return lines - len(slow), [text for (text,) in slow], unread
     finally:
         cursor.execute("DROP TABLE IF EXISTS fastpath_check")
+
+
+def undecodable(path: Path) -> list[tuple[int, int]]:
+    """(number, byte offset) of each line of the file that is not valid UTF-8.
+
+    Such a line is what DuckDB's reader leaves out of a file (Python's reader rejects it). The
+    file is decoded a chunk of whole lines at a time; only a chunk that fails is split.
+    """
+    found: list[tuple[int, int]] = []
+    number = offset = 0  # lines and bytes before `rest`
+    rest = b""
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(CHUNK)
+            data = rest + chunk if rest else chunk
+            end = len(data) if not chunk else data.rfind(b"\n") + 1
+            if end == 0 and chunk:
+                rest = data  # no line ends yet: a line longer than a chunk
+                continue
+            body, rest = data[:end], data[end:]
+            try:
+                body.isascii() or body.decode("utf-8")
+            except UnicodeDecodeError:
+                start = offset
+                for index, text in enumerate(_lines_of(body), number + 1):
+                    try:
+                        text.decode("utf-8")
+                    except UnicodeDecodeError:
+                        found.append((index, start))
+                    start += len(text) + 1
+            number += body.count(b"\n")  # an unterminated line can only be the file's last
+            offset += len(body)
+            if not chunk:
+                return found
+
+
+def _lines_of(body: bytes) -> list[bytes]:
+    """The lines of `body`, without their line ends (only the last may have none)."""
+    lines = body.split(b"\n")
+    if body.endswith(b"\n"):
+        lines.pop()
+    return lines
 
 
 def locate(path: Path, texts: Sequence[str], layout: Layout) -> list[tuple[int, int]]:

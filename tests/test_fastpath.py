@@ -167,13 +167,20 @@ def test_quirky_valid_input_gives_identical_rows(tmp_path: Path, policy: Policy)
 
 def test_a_mixed_file_gives_identical_rows_rejects_and_counts(tmp_path: Path,
                                                                policy: Policy) -> None:
+    # Every broken line but the control byte, which sends a file to Python whole (its own test):
+    # the fast path lines this file up, and DuckDB's reader drops the lines that are not UTF-8.
+    broken = [bad for bad in BROKEN if b"\x01" not in bad]
     lines = [line(event(n)) for n in range(100, 400)]
-    for offset, bad in enumerate(BROKEN + QUIRKS):
+    for offset, bad in enumerate(broken + QUIRKS):
         lines.insert(7 * offset + 3, bad)
-    write(tmp_path / "mixed.jsonl", lines, end=b"")  # the last line has no newline
+    path = write(tmp_path / "mixed.jsonl", lines, end=b"")  # the last line has no newline
+    not_utf8 = [number for number, text in enumerate(lines, 1) if b"\xff" in text]
 
+    result = taken_by_sql(Store.at(tmp_path / "probe.duckdb"), path, policy)
     (fast, fast_rows, fast_rejects), (slow, slow_rows, slow_rejects) = both_ways(
         tmp_path, "mixed.jsonl", policy)
+
+    assert result.inserted >= 300 and set(not_utf8) <= set(result.slow_lines)
 
     assert fast_rows == slow_rows
     assert fast_rejects == slow_rejects
@@ -362,3 +369,47 @@ def test_a_file_with_a_control_byte_is_read_in_python(tmp_path: Path, policy: Po
     path = write(tmp_path / "control.jsonl", [line(event(1)), b'{"a":1}\x01{"b":2}'])
 
     assert fastpath.usable(path, path.read_bytes(), policy) is None
+
+
+def test_lines_that_are_not_utf8_go_to_python_and_the_rest_stays_in_sql(
+        tmp_path: Path, policy: Policy, store: Store) -> None:
+    lines = [b"\xef\xbb\xbf" + line(event(1))[:-1] + b',"x":"\xff"}', line(event(2)),
+             line(event(3, data={"order_name": "caf\u00e9"})), b'{"note":"caf\xc3"}',
+             line(event(4)), line(event(5))[:-1] + b',"x":"\xed\xa0\x80"}']
+    path = write(tmp_path / "latin.jsonl", lines, end=b"")  # the last line has no newline
+    starts = [sum(len(x) + 1 for x in lines[:n]) for n in range(len(lines))]
+
+    result = taken_by_sql(store, path, policy)
+    (fast, fast_rows, fast_rejects), (slow, slow_rows, slow_rejects) = both_ways(
+        tmp_path, "latin.jsonl", policy)
+
+    assert (result.inserted, result.slow_lines) == (3, [1, 4, 6])
+    assert result.slow_offsets == [starts[0], starts[3], starts[5]]
+    assert fast_rows == slow_rows and len(fast_rows) == 3
+    assert fast_rejects == slow_rejects
+    assert [(reject[1], reject[2]) for reject in fast_rejects] == [
+        (1, starts[0]), (4, starts[3]), (6, starts[5])]
+    assert counts(fast) == counts(slow) == (6, 3, 0, 3)
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.sampled_from([b"", b"{a}", b"caf\xc3\xa9", b"\xff", b"x\xc3", b"y" * 9]),
+                      max_size=20),
+       terminated=st.booleans(), chunk=st.integers(1, 12))
+def test_undecodable_names_the_lines_a_line_by_line_decode_refuses(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: list[bytes], terminated: bool,
+        chunk: int) -> None:
+    monkeypatch.setattr(fastpath, "CHUNK", chunk)  # lines and multi-byte characters cut anywhere
+    content = b"\n".join(lines) + (b"\n" if terminated and lines else b"")
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(content)
+    expected, offset = [], 0
+    for number, data in enumerate(io.BytesIO(content), 1):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            expected.append((number, offset))
+        offset += len(data)
+
+    assert fastpath.undecodable(path) == expected
