@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import trace
 
@@ -24,7 +24,7 @@ from collectors.rabbitmq_dump import DlqDumpParser
 from collectors.reports import FileReport, IngestReport, ProgressInfo
 from collectors.rows import Parser, micros
 from collectors.text import excerpt
-from collectors.units import Batch, BatchWriter, Units
+from collectors.units import Batch, BatchWriter, Units, watched
 from queries import ingest as log
 from queries import rollup, search_index
 from queries.errors import BackroomError
@@ -91,13 +91,20 @@ class _FileRun:
     pending: list[Reject] = field(default_factory=list)
 
 
+class Progress(Protocol):
+    """How far a file got: bytes of its total, and records read (the report's, unless given)."""
+
+    def __call__(self, report: FileReport, done: int, total: int,
+                 records: int | None = None) -> None: ...
+
+
 class FileIngest:
     """Reads one file into the store in units of work, idempotently, resuming an interrupted run."""
 
     def __init__(
         self, store: Store, policy: Policy, *, batch_rows: int = BATCH_ROWS,
         commit_every: int = COMMIT_EVERY_BATCHES, max_line: int = detect.MAX_LINE_BYTES,
-        progress: Callable[[FileReport, int, int], None] | None = None, fast_path: bool = True,
+        progress: Progress | None = None, fast_path: bool = True,
         otlp_fast_path: bool = False, batch_bytes: int = BATCH_BYTES,
     ) -> None:
         self.store, self.policy = store, policy
@@ -200,8 +207,10 @@ class FileIngest:
             with _tracer.start_as_current_span("ingest fast path"):
                 if run.fmt == detect.EVENTS:
                     units.commit()  # the log's start row: the fast path may roll back its own
-                    result = fastpath.load_events(
-                        units.cursor(), run.path, self.policy, run.ingest_id, layout)
+                    cursor, lines = units.cursor(), layout.lines
+                    result = watched(cursor, functools.partial(
+                        fastpath.load_events, cursor, run.path, self.policy, run.ingest_id,
+                        layout), lambda done: self._estimate(run, done, lines))
                 else:
                     result = fastpath_otlp.load_spans(
                         units.cursor(), run.path, self.policy, run.ingest_id,
@@ -219,6 +228,12 @@ class FileIngest:
                                   offsets=result.slow_offsets or None)
         self._consume(units, run, parser, slow)  # type: ignore[arg-type]
         return True
+
+    def _estimate(self, run: _FileRun, done: float, lines: int) -> None:
+        """Report a statement that reads the whole file as `done` percent of its bytes and lines."""
+        if self.progress is not None:
+            self.progress(run.report, int(run.size * done / 100), run.size,
+                          int(lines * done / 100))
 
     def _read(self, units: Units, run: _FileRun, head: bytes, resume: Any) -> None:
         parser = make_parser(run.fmt, str(run.path), self.policy)
@@ -343,10 +358,12 @@ def ingest_paths(
     report = IngestReport()
     started = time.perf_counter()
 
-    def progress(file_report: FileReport, done: int, total: int) -> None:
+    def progress(file_report: FileReport, done: int, total: int,
+                 records: int | None = None) -> None:
         if on_progress is not None:
             on_progress(ProgressInfo(
-                Path(file_report.path), file_report.format, done, total, file_report.records,
+                Path(file_report.path), file_report.format, done, total,
+                file_report.records if records is None else records,
                 len(report.sources), len(files),
             ))
 

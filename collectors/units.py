@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import duckdb
 
 from queries.ingest import Reject, Table
 from queries.store import Store
+
+T = TypeVar("T")
 
 
 class Units:
@@ -66,6 +69,52 @@ class Batch:
     rejects: list[Reject]
     offset: int
     lines: int | None
+
+
+PROGRESS_EVERY = 0.25  # seconds between reports of a long statement's progress
+
+
+def watched(
+    cursor: duckdb.DuckDBPyConnection, work: Callable[[], T],
+    progress: Callable[[float], None], every: float | None = None,
+) -> T:
+    """Run `work` (statements on `cursor`) on a thread; report its progress and take Ctrl-C here.
+
+    A single statement can hold a whole file (the CloudEvents fast path): the caller's thread
+    waits, calls `progress` with DuckDB's estimate of how far the running statement is (0-100)
+    every `every` seconds (PROGRESS_EVERY), and when it is interrupted (Ctrl-C, or `progress` raising) it
+    interrupts the statement and raises once `work` has stopped, so the unit is rolled back at
+    once instead of after the statement.
+    """
+    every = PROGRESS_EVERY if every is None else every
+    cursor.execute("SET enable_progress_bar = true")  # DuckDB keeps no estimate without it
+    cursor.execute("SET enable_progress_bar_print = false")
+    cursor.execute("SET progress_bar_time = 0")
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,),
+                              name="backroom-statement", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(every)
+            done = cursor.query_progress()
+            if thread.is_alive() and done >= 0:
+                progress(done)
+    except BaseException:
+        cursor.interrupt()
+        thread.join()
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    cursor.execute("SET enable_progress_bar = false")
+    return outcome["value"]
 
 
 class BatchWriter:

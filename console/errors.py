@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     import typer  # only run_safely needs it, and imports it: `order`'s fast path runs without Typer
 
 
+INTERRUPTED = "interrupted (what was committed before is kept; run the command again to go on)"
+
+
 def _say(message: str) -> None:
     sys.stderr.write(f"backroom: {inert_line(message)}\n")
     sys.stderr.flush()
@@ -40,6 +43,8 @@ def run_safely(command: typer.core.TyperGroup, args: list[str] | None = None) ->
         except typer.Abort:
             _say("interrupted")
             return 130
+        if result == 130:  # Typer's answer to Ctrl-C in a command, without a word
+            _say(INTERRUPTED)
         return result if isinstance(result, int) else 0
 
     return guarded(click_main)
@@ -56,7 +61,7 @@ def guarded(run: Callable[[], int]) -> int:
         if "interrupted" not in str(error).lower():
             return _unexpected(error)
         # Ctrl-C while DuckDB runs a statement: DuckDB stops it and raises this instead
-        _say("interrupted (what was committed before is kept; run the command again to go on)")
+        _say(INTERRUPTED)
         return 130
     except BackroomError as error:
         _say(str(error))

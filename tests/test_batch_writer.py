@@ -1,13 +1,18 @@
 """BatchWriter: batches written in order on one thread, at most `depth` handed over at once, and
-nothing written after a failed write."""
+nothing written after a failed write; `watched`: a long statement reports progress and stops on
+Ctrl-C."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
+import duckdb
 import pytest
 
-from collectors.units import Batch, BatchWriter
+from collectors import fastpath
+from collectors.units import Batch, BatchWriter, watched
+from queries import Store
 
 
 def batch(number: int) -> Batch:
@@ -68,3 +73,48 @@ def test_the_callers_own_error_wins_and_the_writes_in_flight_end_first() -> None
         raise ValueError("parser broke")
     assert written == [1, 2]
 
+
+
+def lines_file(tmp_path: Path) -> Path:
+    """About 50 MB of JSON lines."""
+    lines = tmp_path / "lines.jsonl"
+    lines.write_bytes(b"".join(b'{"n":%d,"pad":"%s"}\n' % (n, b"x" * 60) for n in range(600_000)))
+    return lines
+
+
+def test_a_watched_statement_reports_its_progress_while_it_runs(tmp_path: Path) -> None:
+    cursor = duckdb.connect().cursor()
+    cursor.execute(fastpath.sql("fastpath_macros"))  # read as the fast path reads a file
+    seen: list[float] = []
+
+    counted = watched(cursor, lambda: cursor.execute(
+        "SELECT count(*) FROM fastpath_lines($path, 4096) WHERE json_extract(line, '$.n')::INT "
+        "% 7 = 0", {"path": str(lines_file(tmp_path))}).fetchone(),
+        progress=seen.append, every=0.001)
+
+    assert counted == (85_715,)
+    assert seen and all(0 <= done <= 100 for done in seen)
+    assert seen == sorted(seen)
+
+
+def test_ctrl_c_while_a_statement_runs_stops_it_at_once(tmp_path: Path, store: Store) -> None:
+    path = lines_file(tmp_path)
+    finished: list[bool] = []
+
+    def interrupt(done: float) -> None:
+        raise KeyboardInterrupt  # what Ctrl-C raises in the waiting thread
+
+    def work() -> None:  # one statement that would run for many minutes
+        cursor.execute(fastpath.sql("fastpath_macros"))
+        cursor.execute("INSERT INTO rejects (source, line, reason, rejected_at) "
+                       "SELECT 'bulk', k, line, now() FROM fastpath_lines($path, 4096), "
+                       "range(100000) AS r(k) WHERE hash(line, k) % 1000 = 0",
+                       {"path": str(path)})
+        finished.append(True)
+
+    with pytest.raises(KeyboardInterrupt), store.writing() as cursor:
+        watched(cursor, work, progress=interrupt, every=0.01)
+
+    assert finished == []  # interrupted, not waited for
+    with store.reading() as cursor:
+        assert cursor.execute("SELECT count(*) FROM rejects").fetchone() == (0,)

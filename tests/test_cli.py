@@ -108,3 +108,27 @@ def test_demo_never_overwrites_a_store_it_did_not_build(tmp_path: Path) -> None:
     assert "did not make" in result.stderr
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT answer FROM precious").fetchone() == (42,)
+
+
+def test_ctrl_c_in_a_command_says_so_in_one_line_and_exits_130(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import typer
+
+    from console.errors import run_safely
+
+    app = typer.Typer()
+
+    @app.command()
+    def ingest() -> None:
+        raise KeyboardInterrupt  # Ctrl-C while the command runs
+
+    @app.command()
+    def other() -> None:
+        pass
+
+    code = run_safely(typer.main.get_command(app), ["ingest"])
+
+    assert code == 130
+    assert capsys.readouterr().err == (
+        "backroom: interrupted (what was committed before is kept; run the command again to go "
+        "on)\n")

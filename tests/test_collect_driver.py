@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from collectors import IngestReport, ProgressInfo, SourceUnreadable, UnsupportedFormat, ingest_paths
+from collectors import units
 from queries import BackroomError, Store
 from queries import ingest as log
 from queries.policy import Policy, load
@@ -197,6 +198,21 @@ def test_a_large_file_is_committed_in_several_units(store: Store, tmp_path: Path
     assert len(seen) == 10 and seen[-1].bytes_done == seen[-1].bytes_total == path.stat().st_size
     assert [info.records for info in seen][:3] == [10, 20, 30]
     assert query(store, "SELECT count(*), max(lines) FROM ingest_log") == [(1, 95)]
+
+
+def test_the_fast_path_reports_progress_while_its_one_statement_runs(
+        store: Store, tmp_path: Path, policy: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(units, "PROGRESS_EVERY", 0.001)
+    path = events_file(tmp_path / "events.jsonl", 20_000)
+    seen: list[ProgressInfo] = []
+
+    report = ingest_paths(store, [path], policy=policy, on_progress=seen.append)
+
+    assert report.rows["events"] == 20_000
+    during = [info for info in seen if info.bytes_done < info.bytes_total]
+    assert during, "nothing reported before the file was done"
+    assert all(info.records <= 20_000 for info in during)
+    assert seen[-1].bytes_done == seen[-1].bytes_total and seen[-1].records == 20_000
 
 
 def test_a_batch_also_ends_after_so_many_bytes_of_input(store: Store, tmp_path: Path,
