@@ -82,9 +82,9 @@ def watched(
 
     A single statement can hold a whole file (the CloudEvents fast path): the caller's thread
     waits, calls `progress` with DuckDB's estimate of how far the running statement is (0-100)
-    every `every` seconds (PROGRESS_EVERY), and when it is interrupted (Ctrl-C, or `progress` raising) it
-    interrupts the statement and raises once `work` has stopped, so the unit is rolled back at
-    once instead of after the statement.
+    every `every` seconds (PROGRESS_EVERY), and when it is interrupted (Ctrl-C, or `progress`
+    raising) it interrupts the statement and raises once `work` has stopped, so the unit is
+    rolled back at once instead of after the statement.
     """
     every = PROGRESS_EVERY if every is None else every
     cursor.execute("SET enable_progress_bar = true")  # DuckDB keeps no estimate without it

@@ -12,8 +12,14 @@ import duckdb
 import orjson
 import pytest
 
-from collectors import IngestReport, ProgressInfo, SourceUnreadable, UnsupportedFormat, ingest_paths
-from collectors import units
+from collectors import (
+    IngestReport,
+    ProgressInfo,
+    SourceUnreadable,
+    UnsupportedFormat,
+    ingest_paths,
+    units,
+)
 from queries import BackroomError, Store
 from queries import ingest as log
 from queries.policy import Policy, load
