@@ -218,6 +218,8 @@ def _turnstile(store: Path, deadline: float) -> Iterator[None]:
                 if time.monotonic() >= deadline:
                     break
                 _back_off()
+            except OSError:
+                break  # a file system without flock: attaching only retries
         yield
     finally:
         if handle is not None:
