@@ -237,5 +237,25 @@ def _quote(path: Path) -> str:
 
 def _busy_message(path: Path, error: str, timeout: float) -> str:
     holder = _HOLDER.search(error)
-    who = f"PID {holder['pid']} ({holder['exe']})" if holder else "another process"
+    if holder is None:
+        who = "another process"
+    else:
+        who = f"PID {holder['pid']} ({_command_of(holder['pid']) or holder['exe']})"
     return f"store {path} is busy: {who} holds it; gave up after {timeout:g} s"
+
+
+def _command_of(pid: str, longest: int = 80) -> str | None:
+    """The holder's command line as a person would know it ("backroom ingest events.jsonl"),
+    not the interpreter DuckDB names; None where /proc does not tell."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    args = [arg.decode("utf-8", errors="replace") for arg in raw.split(b"\0") if arg]
+    if len(args) > 1 and Path(args[0]).name.startswith("python") and not args[1].startswith("-"):
+        args = args[1:]  # a script run by its interpreter, as console scripts are
+    if not args:
+        return None
+    text = " ".join([Path(args[0]).name, *args[1:]])
+    text = "".join(char if char.isprintable() else "?" for char in text)
+    return text if len(text) <= longest else text[: longest - 1] + "…"

@@ -77,6 +77,26 @@ def test_the_lock_holder_is_named_after_the_deadline(store: Store) -> None:
         assert cursor.execute("SELECT count(*) FROM spans").fetchone() == (0,)
 
 
+def test_the_holder_is_named_by_its_command_line_not_its_interpreter(store: Store) -> None:
+    script = store.path.with_name("backroom-ingest")
+    script.write_text(textwrap.dedent(f"""
+        import duckdb, sys
+        con = duckdb.connect({str(store.path)!r})
+        print("held", flush=True)
+        sys.stdin.readline()
+    """))
+    holder = subprocess.Popen([sys.executable, str(script), "ingest", "events\x1b[31m.jsonl"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(StoreBusy) as caught, Store(store.path, lock_timeout=0.2).reading():
+            pass
+    finally:
+        holder.communicate("release\n")
+    assert f"PID {holder.pid} (backroom-ingest ingest events?[31m.jsonl) holds it" in str(
+        caught.value)
+
+
 def test_a_writer_and_a_reader_process_share_the_file(store: Store) -> None:
     batches = 60
     writer = _python(f"""
