@@ -246,23 +246,34 @@ def test_the_fast_path_takes_clean_lines_and_leaves_the_rest(tmp_path: Path, pol
     assert (result.taken, result.inserted, result.slow_lines) == (2, 2, [2, 3])
 
 
+def left_to_python_in_place(tmp_path: Path, policy: Policy, store: Store, name: str,
+                            lines: list[bytes], numbers: list[int], inserted: int,
+                            end: bytes = b"\n") -> IngestReport:
+    """Check that the fast path leaves the lines `numbers` to Python at their places (numbers
+    and byte offsets) and stores what the Python path stores; the fast way's report."""
+    path = write(tmp_path / name, lines, end=end)
+    starts = [sum(len(x) + 1 for x in lines[:n - 1]) for n in numbers]
+
+    result = taken_by_sql(store, path, policy)
+    (fast, fast_rows, fast_rejects), (slow, slow_rows, slow_rejects) = both_ways(
+        tmp_path, name, policy)
+
+    assert (result.inserted, result.slow_lines) == (inserted, numbers)
+    assert result.slow_offsets == starts
+    assert fast_rows == slow_rows and len(fast_rows) == inserted
+    assert fast_rejects == slow_rejects
+    assert counts(fast) == counts(slow)
+    assert [(reject[1], reject[2]) for reject in fast_rejects] == list(zip(numbers, starts,
+                                                                           strict=True))
+    return fast
+
+
 def test_lines_left_out_of_a_file_with_a_byte_order_mark_keep_their_places(
         tmp_path: Path, policy: Policy, store: Store) -> None:
     lines = [b"\xef\xbb\xbf{broken", line(event(1)), b"{broken too", line(event(2)),
              b'{"specversion":"1.0"}']
-    path = write(tmp_path / "bom.jsonl", lines)
-    starts = [sum(len(x) + 1 for x in lines[:n]) for n in range(len(lines))]
 
-    result = taken_by_sql(store, path, policy)
-    (fast, fast_rows, fast_rejects), (slow, slow_rows, slow_rejects) = both_ways(
-        tmp_path, "bom.jsonl", policy)
-
-    assert (result.inserted, result.slow_lines) == (2, [1, 3, 5])
-    assert result.slow_offsets == [starts[0], starts[2], starts[4]]
-    assert fast_rows == slow_rows and fast_rejects == slow_rejects
-    assert counts(fast) == counts(slow)
-    assert [(reject[1], reject[2]) for reject in fast_rejects] == [
-        (1, starts[0]), (3, starts[2]), (5, starts[4])]
+    left_to_python_in_place(tmp_path, policy, store, "bom.jsonl", lines, [1, 3, 5], inserted=2)
 
 
 @settings(max_examples=200, deadline=None,
@@ -376,20 +387,11 @@ def test_lines_that_are_not_utf8_go_to_python_and_the_rest_stays_in_sql(
     lines = [b"\xef\xbb\xbf" + line(event(1))[:-1] + b',"x":"\xff"}', line(event(2)),
              line(event(3, data={"order_name": "caf\u00e9"})), b'{"note":"caf\xc3"}',
              line(event(4)), line(event(5))[:-1] + b',"x":"\xed\xa0\x80"}']
-    path = write(tmp_path / "latin.jsonl", lines, end=b"")  # the last line has no newline
-    starts = [sum(len(x) + 1 for x in lines[:n]) for n in range(len(lines))]
 
-    result = taken_by_sql(store, path, policy)
-    (fast, fast_rows, fast_rejects), (slow, slow_rows, slow_rejects) = both_ways(
-        tmp_path, "latin.jsonl", policy)
+    fast = left_to_python_in_place(tmp_path, policy, store, "latin.jsonl", lines, [1, 4, 6],
+                                   inserted=3, end=b"")  # the last line has no newline
 
-    assert (result.inserted, result.slow_lines) == (3, [1, 4, 6])
-    assert result.slow_offsets == [starts[0], starts[3], starts[5]]
-    assert fast_rows == slow_rows and len(fast_rows) == 3
-    assert fast_rejects == slow_rejects
-    assert [(reject[1], reject[2]) for reject in fast_rejects] == [
-        (1, starts[0]), (4, starts[3]), (6, starts[5])]
-    assert counts(fast) == counts(slow) == (6, 3, 0, 3)
+    assert counts(fast) == (6, 3, 0, 3)
 
 
 @settings(max_examples=200, deadline=None,
