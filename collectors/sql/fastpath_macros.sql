@@ -34,11 +34,10 @@ CREATE OR REPLACE TEMP MACRO fastpath_deep(line) AS
 -- No key the SQL reads twice in one object (orjson keeps the last value, DuckDB the first):
 -- `bits` holds one bit per key read, 0 for the others, for each key json_keys listed.
 CREATE OR REPLACE TEMP MACRO fastpath_once(bits) AS coalesce(list_sum(bits) = list_bit_or(bits), true);
+-- A JSON string's value (else NULL). json_extract_string reads a short string faster than
+-- substr(j, 2, length(j) - 2) cuts its quotes off (0.05 s against 0.08 s for 1M ids).
 CREATE OR REPLACE TEMP MACRO fastpath_str(j) AS
-    CASE WHEN starts_with(j, '"') THEN
-        CASE WHEN contains(j, '\') THEN json_extract_string(j, '$')
-             ELSE substr(j, 2, length(j) - 2) END
-    END;
+    CASE WHEN starts_with(j, '"') THEN json_extract_string(j, '$') END;
 CREATE OR REPLACE TEMP MACRO fastpath_is_str(j) AS j IS NULL OR starts_with(j, '"');
 -- collectors.rows.text(): blank strings (str.isspace) are no value.
 CREATE OR REPLACE TEMP MACRO fastpath_blank(s) AS
