@@ -9,11 +9,25 @@ from queries.sqlfiles import sql
 
 
 def refresh_orders(cursor: duckdb.DuckDBPyConnection, since_ingest: int) -> None:
-    """Recompute the rollups of every order touched by ingests numbered `since_ingest` or later."""
-    cursor.execute(sql("refresh_order_states"), {"since_ingest": since_ingest})
-    cursor.execute(sql("refresh_orders"),
-                   {"since_ingest": since_ingest, "ranked_states": list(CANONICAL_STATES)})
+    """Recompute the rollups of every order touched by ingests numbered `since_ingest` or later.
 
+    INSERT OR REPLACE runs as a MERGE that groups every row it is given once more. Into an empty
+    table (a first import) a plain INSERT does the same: on 2M events, 4.5 s and a 2.4 s commit
+    instead of 5.2 s and 2.9 s. Only emptiness is checked, which costs nothing: whether any
+    touched order has a row already costs a scan of both tables, 0.3 s on every live batch of a
+    2.5M-order store (README, Performance).
+    """
+    params = {"since_ingest": since_ingest}
+    held = cursor.execute(sql("rollups_held")).fetchone()
+    orders_held, states_held = held if held else (True, True)
+    cursor.execute(_insert(sql("refresh_order_states"), replace=states_held), params)
+    cursor.execute(_insert(sql("refresh_orders"), replace=orders_held),
+                   {**params, "ranked_states": list(CANONICAL_STATES)})
+
+
+def _insert(statement: str, *, replace: bool) -> str:
+    """`statement` (an INSERT OR REPLACE) as a plain INSERT unless rows may be replaced."""
+    return statement if replace else statement.replace("INSERT OR REPLACE INTO", "INSERT INTO", 1)
 
 
 def note_trace_windows(cursor: duckdb.DuckDBPyConnection, relation: str) -> None:
