@@ -182,8 +182,8 @@ def load_events(
 
     The cursor's transaction must hold nothing else yet: when the file repeats a key, or gives
     one stored already, the first (plain) insert fails and is rolled back with the transaction.
-    Raises LayoutChanged, with this ingest's rows removed again, when the file must be read
-    by the Python path instead.
+    Raises LayoutChanged when the file must be read by the Python path instead: the caller rolls
+    the transaction back.
     """
     plan = plan_for(policy)
     assert plan is not None
@@ -193,14 +193,10 @@ def load_events(
     inserted = _insert(cursor, plan, {**params, "ingest_id": ingest_id})
     if inserted == layout.lines:  # every line taken and new: nothing left to line up
         return FastResult(inserted, inserted)
-    try:
-        taken, slow, unread = _leftovers(cursor, plan, params, path, layout, ingest_id, inserted)
-        places = sorted(locate(path, slow, layout) + unread)
-        return FastResult(taken, inserted, [number for number, _ in places],
-                          [offset for _, offset in places])
-    except LayoutChanged:
-        cursor.execute("DELETE FROM events WHERE ingest_id = $id", {"id": ingest_id})
-        raise
+    taken, slow, unread = _leftovers(cursor, plan, params, path, layout, ingest_id, inserted)
+    places = sorted(locate(path, slow, layout) + unread)
+    return FastResult(taken, inserted, [number for number, _ in places],
+                      [offset for _, offset in places])
 
 
 def _insert(cursor: duckdb.DuckDBPyConnection, plan: Plan, params: dict[str, Any]) -> int:

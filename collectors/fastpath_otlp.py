@@ -183,8 +183,8 @@ def load_spans(
 ) -> FastResult:
     """Insert the spans of every line the SQL can take; return counts and the other lines.
 
-    Raises LayoutChanged, with this ingest's rows removed again, when the file must be read
-    by the Python path instead.
+    Raises LayoutChanged when the file must be read by the Python path instead: the caller rolls
+    the cursor's transaction back, which must hold nothing else.
     """
     plan = plan_for(policy)
     result = FastResult()
@@ -207,9 +207,6 @@ def load_spans(
                                               max_line):
             raise LayoutChanged("lines left to Python share span ids with lines stored")
         return result
-    except LayoutChanged:
-        cursor.execute("DELETE FROM spans WHERE ingest_id = $id", {"id": ingest_id})
-        raise
     finally:
         for _, rows in pending:
             rows.cancel()

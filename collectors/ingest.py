@@ -203,19 +203,22 @@ class FileIngest:
             return False
         if layout is None:
             return False
+        # The log's start row is committed first, so that a fast path that cannot finish is undone
+        # by rolling back its unit, which holds nothing else.
+        units.commit()
         try:
             with _tracer.start_as_current_span("ingest fast path"):
+                cursor = units.cursor()
                 if run.fmt == detect.EVENTS:
-                    units.commit()  # the log's start row: the fast path may roll back its own
-                    cursor, lines = units.cursor(), layout.lines
+                    lines = layout.lines
                     result = watched(cursor, functools.partial(
                         fastpath.load_events, cursor, run.path, self.policy, run.ingest_id,
                         layout), lambda done: self._estimate(run, done, lines))
                 else:
                     result = fastpath_otlp.load_spans(
-                        units.cursor(), run.path, self.policy, run.ingest_id,
-                        max_line=self.max_line)
+                        cursor, run.path, self.policy, run.ingest_id, max_line=self.max_line)
         except fastpath.LayoutChanged:
+            units.rollback()
             return False
         parser = make_parser(run.fmt, str(run.path), self.policy)
         table = parser.table.value

@@ -42,6 +42,12 @@ class Units:
             self._cursor.execute("COMMIT")
             self._cursor.execute("BEGIN TRANSACTION")
 
+    def rollback(self) -> None:
+        """Undo what the open unit holds and go on in a new one, keeping the attachment."""
+        if self._cursor is not None:
+            self._cursor.execute("ROLLBACK")
+            self._cursor.execute("BEGIN TRANSACTION")
+
     def batch_done(self, commit_every: int) -> None:
         """Count a written batch; every `commit_every` batches commit and release the store."""
         self._batches += 1
