@@ -46,7 +46,7 @@ def build(db: Path, orders: int, seed: int, now: datetime | None = None) -> Demo
     if estate_dir.exists():
         shutil.rmtree(estate_dir)
     building = db.with_name(db.name + ".building")
-    _remove_store_files(building)
+    _remove_store_files(building, turnstile=True)
 
     started = time.perf_counter()
     generate(estate_dir, orders=orders, seed=seed, now=now)
@@ -62,6 +62,7 @@ def build(db: Path, orders: int, seed: int, now: datetime | None = None) -> Demo
 
     _remove_store_files(db)
     os.replace(building, db)
+    _remove_store_files(building, turnstile=True)  # its turnstile: no one waits for it now
     return DemoBuilt(db, estate_dir, counts, report.rejects, generated - started, ingested - generated)
 
 
@@ -76,6 +77,9 @@ def _refuse_real_data(db: Path) -> None:
         )
 
 
-def _remove_store_files(db: Path) -> None:
-    for path in (db, db.with_name(db.name + ".wal")):
+def _remove_store_files(db: Path, *, turnstile: bool = False) -> None:
+    """Remove a store and its WAL; its turnstile too when asked (a console waiting on a store
+    that is replaced keeps the turnstile it holds, so the real store's is left in place)."""
+    files = Store.at(db).own_files
+    for path in files if turnstile else files[:2]:
         path.unlink(missing_ok=True)

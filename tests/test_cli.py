@@ -90,6 +90,9 @@ def test_demo_builds_an_estate_through_the_collectors_without_rejects(tmp_path: 
         rejects, = con.execute("SELECT count(*) FROM rejects").fetchone()
     assert orders >= 400 and spans > orders and dead > 0 and rejects == 0
     assert f"{orders:,} orders" in result.stdout
+    # the store is built beside the real one and renamed: nothing of it is left behind
+    assert sorted(path.name for path in tmp_path.iterdir()
+                  if path.name.startswith("demo.duckdb")) == ["demo.duckdb"]
 
     estate = tmp_path / "demo-estate"
     again = backroom("--db", str(db), "ingest", *(str(estate / part) for part in ("traces", "events", "dlq")),
