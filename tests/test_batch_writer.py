@@ -74,7 +74,6 @@ def test_the_callers_own_error_wins_and_the_writes_in_flight_end_first() -> None
     assert written == [1, 2]
 
 
-
 def lines_file(tmp_path: Path) -> Path:
     """About 50 MB of JSON lines."""
     lines = tmp_path / "lines.jsonl"
@@ -118,3 +117,17 @@ def test_ctrl_c_while_a_statement_runs_stops_it_at_once(tmp_path: Path, store: S
     assert finished == []  # interrupted, not waited for
     with store.reading() as cursor:
         assert cursor.execute("SELECT count(*) FROM rejects").fetchone() == (0,)
+
+
+def test_a_watched_statement_that_gives_up_leaves_progress_tracking_off() -> None:
+    # The fast path raises when it gives a file to the Python path, which goes on on this cursor.
+    cursor = duckdb.connect().cursor()
+
+    def give_up() -> None:
+        cursor.execute("SELECT 1").fetchall()
+        raise fastpath.LayoutChanged("the Python path reads the file")
+
+    with pytest.raises(fastpath.LayoutChanged):
+        watched(cursor, give_up, progress=lambda done: None)
+
+    assert cursor.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
