@@ -12,6 +12,7 @@ from console.screens.dlq_message import DeadLetterScreen
 from console.screens.help import HelpScreen
 from console.screens.journey import JourneyScreen
 from console.screenshots import NOW, settle
+from console.widgets.keybar import KeyBar
 from console.widgets.stepper import StateStepper
 from console.widgets.table import RowsTable
 from tests.test_tui_helpers import MessageLog, shared_estate
@@ -201,3 +202,15 @@ async def test_tiles_move_with_arrows_open_with_enter_and_themes_switch(estate: 
         await pilot.press("1")
         await settle(pilot)
         assert app.screen.styles.background.brightness > 0.5
+
+
+async def test_clicking_a_key_in_the_bottom_line_does_what_the_key_does(estate: Path) -> None:
+    # Over SSH with mouse reporting on, people click the keys they see; that once crashed.
+    app = create_app(estate, now=NOW, live=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        bar = app.screen.query_one(KeyBar)
+        text = str(bar.render())
+        assert await pilot.click(KeyBar, offset=(text.index("keys"), 0))
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)

@@ -53,8 +53,8 @@ class KeyBar(Widget):
         gap = self.size.width - left.cell_length - right.cell_length
         return left if gap < 1 else Content.assemble(left, " " * gap, right)
 
-    async def on_click(self, event: events.Click) -> None:
+    def on_click(self, event: events.Click) -> None:
         """A click on a key does what pressing it does."""
         key = event.style.meta.get("key") if event.style else None
         if isinstance(key, str):
-            await self.app.simulate_key(key)  # type: ignore[func-returns-value]
+            self.app.simulate_key(key)  # posts the key: not awaitable
