@@ -91,7 +91,7 @@ def plan_for(policy: Policy) -> Plan | None:
         if key not in names:
             names.append(key)
         terms.append(f"{holder}.{ident(key)}")
-    structure = {name: "JSON" for name in top}
+    structure: dict[str, Any] = {name: "JSON" for name in top}
     structure["data"] = {name: "JSON" for name in data}
     order_id = ("coalesce(" + ", ".join(f"fastpath_text({t})" for t in terms) + ")"
                 if terms else "NULL")

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import orjson
@@ -28,7 +29,7 @@ import pyarrow.compute as pc
 from collectors import detect, fastpath
 from collectors.fastpath import FastResult, Layout, LayoutChanged, literal
 from collectors.otlp import SPAN_KINDS, STATUS_CODES, OtlpParser
-from collectors.rows import split_paths
+from collectors.rows import SpanRow, split_paths
 from queries import ingest as log
 from queries.ingest import Table
 from queries.policy import Policy
@@ -298,7 +299,8 @@ def _shares_keys(
 
 def _stored(cursor: duckdb.DuckDBPyConnection, parser: OtlpParser, ingest_id: int) -> bool:
     """Whether any row in the parser's buffer has the id of a span this ingest stored; empties it."""
-    rows, parser.buffer.rows = parser.buffer.rows, []
+    rows = cast(list[SpanRow], parser.buffer.rows)
+    parser.buffer.rows = []
     if not rows:
         return False
     keys = pa.table({"trace_id": [row.trace_id for row in rows],

@@ -95,7 +95,7 @@ class Progress(Protocol):
     """How far a file got: bytes of its total, and records read (the report's, unless given)."""
 
     def __call__(self, report: FileReport, done: int, total: int,
-                 records: int | None = None) -> None: ...
+                 records: int | None = None, /) -> None: ...
 
 
 class FileIngest:

@@ -284,7 +284,10 @@ class Collection:
             targets = [(path, self._stats(f"follow {path}", "follow")) for path in self.plan.follow]
             follower = Follower(targets, self.writer, self.policy)
             if self.plan.once:
-                self._thread(lambda: (follower.poll(), follower.close()))
+                def once() -> None:
+                    follower.poll()
+                    follower.close()
+                self._thread(once)
             else:
                 self._thread(follower.run, self.stop_event)
 

@@ -124,9 +124,6 @@ def any_value(value: Any) -> Any:
     return None
 
 
-_MISSING = object()
-
-
 def flatten(key_values: Any) -> dict[str, Any]:
     """A list of OTLP KeyValue as one `{"key": value}` object; later duplicates win."""
     flat: dict[str, Any] = {}
@@ -137,9 +134,10 @@ def flatten(key_values: Any) -> dict[str, Any]:
                 if isinstance(key, str):
                     value = item.get("value")
                     # Most values are one string: any_value's answer without the call.
-                    inner = value.get("stringValue", _MISSING) if type(value) is dict else _MISSING
-                    flat[key] = (inner if inner is not _MISSING and len(value) == 1
-                                 else any_value(value))
+                    if type(value) is dict and len(value) == 1 and "stringValue" in value:
+                        flat[key] = value["stringValue"]
+                    else:
+                        flat[key] = any_value(value)
     return flat
 
 

@@ -161,7 +161,8 @@ class SpanIntake:
 
     def _next_batch(self, everything: bool) -> list[Segment]:
         """The oldest segments, at most `batch_spans` rows of them unless closing."""
-        taken, rows = [], 0
+        taken: list[Segment] = []
+        rows = 0
         for segment, _ in self._journal:
             if rows + segment.rows > self.batch_spans and taken and not everything:
                 break

@@ -106,8 +106,9 @@ def as_management_message(message: AbstractIncomingMessage) -> dict[str, Any]:
         "type": message.type, "user_id": message.user_id, "app_id": message.app_id,
         "headers": _plain(dict(message.headers or {})),
     }
-    if message.expiration is not None:
-        properties["expiration"] = str(int(float(message.expiration) * 1000))
+    # aio-pika gives an incoming expiration in seconds; the management API shows milliseconds.
+    if isinstance(message.expiration, (int, float)):
+        properties["expiration"] = str(int(message.expiration * 1000))
     return {
         "payload": base64.b64encode(message.body).decode(), "payload_encoding": "base64",
         "payload_bytes": len(message.body), "redelivered": message.redelivered,
@@ -138,8 +139,8 @@ class QueueCollector:
             except PeekRefused as refused:
                 self._failed(str(refused))
                 return
-            except (aiormq.exceptions.AMQPError, ConnectionError, OSError, StoredNothing,
-                    asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiormq.exceptions.AMQPError, ConnectionError, OSError,
+                    StoredNothing) as exc:
                 self._failed(self._scrub(f"{self.stats.name}: {type(exc).__name__}: {exc}"))
                 if once:
                     return
@@ -239,7 +240,7 @@ class QueueCollector:
         token = f"{unquote(parts.username or 'guest')}:{unquote(parts.password or 'guest')}"
         request.add_header("Authorization", "Basic " + base64.b64encode(token.encode()).decode())
         try:
-            with urllib.request.urlopen(request, timeout=3) as response:  # noqa: S310 (http to the broker)
+            with urllib.request.urlopen(request, timeout=3) as response:
                 info = json.load(response)
         except (urllib.error.URLError, OSError, ValueError):
             return None, None

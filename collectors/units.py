@@ -102,7 +102,7 @@ def watched(
     def run() -> None:
         try:
             outcome["value"] = work()
-        except BaseException as exc:  # handed to the caller's thread below
+        except BaseException as exc:  # noqa: BLE001 (handed to the caller's thread below)
             outcome["error"] = exc
 
     thread = threading.Thread(target=contextvars.copy_context().run, args=(run,),

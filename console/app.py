@@ -124,7 +124,7 @@ class BackroomApp(App[None]):
                 screen._css_update_count = current
             return
         stylesheet = self.stylesheet
-        stylesheet.reparse = lambda: None  # type: ignore[method-assign]  (this call only)
+        stylesheet.reparse = lambda: None  # type: ignore[method-assign]  # this call only
         try:
             super().refresh_css(animate)
         finally:

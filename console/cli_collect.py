@@ -6,7 +6,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -48,15 +48,15 @@ def _queues(urls: list[str], queues: list[str], drain: bool) -> list[object]:
 
 
 def collect(
-    otlp_http: Annotated[Optional[str], typer.Option(
+    otlp_http: Annotated[str | None, typer.Option(
         "--otlp-http", help="Receive OTLP/HTTP traces on HOST:PORT (e.g. 127.0.0.1:4318).")] = None,
-    rabbitmq: Annotated[Optional[list[str]], typer.Option(
+    rabbitmq: Annotated[list[str] | None, typer.Option(
         "--rabbitmq", help="AMQP URL of a broker (amqp://user:pass@host:5672/vhost).")] = None,
-    queue: Annotated[Optional[list[str]], typer.Option(
+    queue: Annotated[list[str] | None, typer.Option(
         "--queue", help="A dead-letter queue to read (repeat for more).")] = None,
     drain: Annotated[bool, typer.Option(
         "--drain", help="Take the messages off the queues (stored first, then acked).")] = False,
-    follow: Annotated[Optional[list[Path]], typer.Option(
+    follow: Annotated[list[Path] | None, typer.Option(
         "--follow", help="A file or folder to tail (repeat for more).")] = None,
     once: Annotated[bool, typer.Option("--once", help="Read what is there now, then exit.")] = False,
     db: DbOption = None,

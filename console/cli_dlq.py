@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,7 +13,7 @@ from queries.errors import BackroomError
 from queries.redact import mask_cards
 
 dlq_app = typer.Typer(help="Dead letters: failure groups, list, show, replay, reroute.", no_args_is_help=True)
-StatusOption = Annotated[Optional[list[str]], typer.Option(
+StatusOption = Annotated[list[str] | None, typer.Option(
     "--status", help="dead, replayed, rerouted or discarded (repeatable; default dead).")]
 
 
@@ -27,8 +27,8 @@ def register(app: typer.Typer) -> None:
 
 
 def audit_trail(
-    who: Annotated[Optional[str], typer.Option(help="Only this operator's actions.")] = None,
-    action: Annotated[Optional[str], typer.Option(help="replay, reroute, edit or discard.")] = None,
+    who: Annotated[str | None, typer.Option(help="Only this operator's actions.")] = None,
+    action: Annotated[str | None, typer.Option(help="replay, reroute, edit or discard.")] = None,
     db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """The actions trail: every replay, reroute, edit and discard, who, when, and how it ended."""
@@ -57,9 +57,9 @@ def groups(status: StatusOption = None, db: DbOption = None, as_json: JsonOption
 
 @dlq_app.command("list")
 def list_messages(
-    group: Annotated[Optional[str], typer.Option(help="Only this failure group.")] = None,
-    queue: Annotated[Optional[str], typer.Option(help="Only this queue (dead-letter or original).")] = None,
-    order_id: Annotated[Optional[str], typer.Option("--order", help="Only this order's.")] = None,
+    group: Annotated[str | None, typer.Option(help="Only this failure group.")] = None,
+    queue: Annotated[str | None, typer.Option(help="Only this queue (dead-letter or original).")] = None,
+    order_id: Annotated[str | None, typer.Option("--order", help="Only this order's.")] = None,
     status: StatusOption = None,
     page: Annotated[int, typer.Option(min=1, help="Which page (200 a page).")] = 1,
     db: DbOption = None, as_json: JsonOption = False,

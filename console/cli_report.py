@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -21,7 +21,7 @@ class Format(enum.StrEnum):
 
 
 FormatOption = Annotated[Format, typer.Option("--format", help="table, json, csv or markdown.")]
-SinceOption = Annotated[Optional[str], typer.Option(
+SinceOption = Annotated[str | None, typer.Option(
     "--since", help="Count back this long from --at (e.g. 24h, 30m).")]
 
 sla_app = typer.Typer(help="SLA breaches per rule, open and closed.", no_args_is_help=True)
@@ -58,10 +58,10 @@ def search_orders(
 @sla_app.command("report")
 def sla_report(
     since: SinceOption = None,
-    from_: Annotated[Optional[str], typer.Option("--from", help="Orders that started at or after this instant.")] = None,
-    to: Annotated[Optional[str], typer.Option("--to", help="Orders that started before this instant.")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="Orders that started at or after this instant.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Orders that started before this instant.")] = None,
     at: AtOption = None,
-    channel: Annotated[Optional[str], typer.Option(help="Only this channel (pos, ecommerce, bopis, marketplace).")] = None,
+    channel: Annotated[str | None, typer.Option(help="Only this channel (pos, ecommerce, bopis, marketplace).")] = None,
     fmt: FormatOption = Format.TABLE,
     fail_on_breach: Annotated[bool, typer.Option("--fail-on-breach", help="Exit 1 when any breach is found.")] = False,
     db: DbOption = None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +15,9 @@ from console.cli import GLOBAL_OPTIONS, apply_global_options
 from console.errors import run_safely
 from console.options import DbOption, JsonOption, store_for
 from queries import policy
+
+if TYPE_CHECKING:
+    from collectors import ProgressInfo
 
 app = typer.Typer(
     name="backroom",
@@ -65,6 +68,30 @@ def demo(
         open_console(built.db)
 
 
+class _ProgressLine:
+    """`ingest`'s progress on stderr: files done of all, MB and records read so far, rows/s."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.clock = time.perf_counter
+        self.started = self.clock()
+        self.file, self.bytes, self.records = "", 0, 0  # the files finished, counted
+
+    def __call__(self, info: ProgressInfo) -> None:
+        path, whole = str(info.path), info.bytes_done >= info.bytes_total
+        if whole and self.file != path:
+            self.file, self.bytes = path, self.bytes + info.bytes_total
+            self.records += info.records
+        counted = self.file == path  # this file is in the totals already
+        records = self.records + (0 if counted else info.records)
+        megabytes = (self.bytes + (0 if counted else info.bytes_done)) / 1e6
+        rate = records / max(self.clock() - self.started, 1e-6)
+        sys.stderr.write(f"\r{info.files_done + whole}/{info.files_total} files  "
+                         f"{megabytes:,.1f} MB  {records:,} records  {rate:,.0f} rows/s ")
+        sys.stderr.flush()
+
+
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to read.", show_default=False)],
@@ -75,29 +102,12 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """Read trace, event and dead-letter files into the store, idempotently."""
-    import time
+    from collectors import ingest_paths
 
-    from collectors import ProgressInfo, ingest_paths
-
-    started, finished = time.perf_counter(), {"bytes": 0, "records": 0, "file": ""}
-
-    def progress(info: ProgressInfo) -> None:
-        # A progress line on stderr for people at a terminal; never with --json or when piped.
-        if info.bytes_done >= info.bytes_total and finished["file"] != str(info.path):
-            finished.update(file=str(info.path), bytes=finished["bytes"] + info.bytes_total,
-                            records=finished["records"] + info.records)
-        done = info.files_done + (info.bytes_done >= info.bytes_total)
-        records = finished["records"] + (0 if finished["file"] == str(info.path) else info.records)
-        megabytes = (finished["bytes"] + (0 if finished["file"] == str(info.path)
-                                          else info.bytes_done)) / 1e6
-        rate = records / max(time.perf_counter() - started, 1e-6)
-        sys.stderr.write(f"\r{done}/{info.files_total} files  {megabytes:,.1f} MB  "
-                         f"{records:,} records  {rate:,.0f} rows/s ")
-        sys.stderr.flush()
-
+    # A progress line on stderr for people at a terminal; never with --json or when piped.
     show = not as_json and sys.stderr.isatty()
     report = ingest_paths(store_for(db), paths, fmt=fmt, policy=policy.load(),
-                          on_progress=progress if show else None)
+                          on_progress=_ProgressLine() if show else None)
     if show:
         sys.stderr.write("\n")
     if as_json:

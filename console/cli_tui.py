@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -29,12 +29,12 @@ def register(app: typer.Typer) -> None:
 
 
 def tui(
-    screen: Annotated[Optional[ScreenName], typer.Option(help="The screen to open on.")] = None,
-    search: Annotated[Optional[str], typer.Option(
+    screen: Annotated[ScreenName | None, typer.Option(help="The screen to open on.")] = None,
+    search: Annotated[str | None, typer.Option(
         "--search", help="Open the journey of the order this key names (id, #name, email, trace id).")] = None,
-    message: Annotated[Optional[str], typer.Option(
+    message: Annotated[str | None, typer.Option(
         "--message", help="Open this dead letter (id or message id).")] = None,
-    role: Annotated[Optional[Role], typer.Option(
+    role: Annotated[Role | None, typer.Option(
         help="oncall sees actions; support sees masked personal data and no actions "
              "(default: the policy's console.role).")] = None,
     db: DbOption = None,

@@ -6,15 +6,19 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import duckdb
 
 from console.safe_text import inert_line
 from queries.errors import BackroomError
 
-if TYPE_CHECKING:
-    import typer  # only run_safely needs it, and imports it: `order`'s fast path runs without Typer
+
+class ClickCommand(Protocol):
+    """What run_safely needs of the command Typer builds (Typer carries its own copy of click)."""
+
+    def main(self, *, args: list[str] | None = None, prog_name: str | None = None,
+             standalone_mode: bool = True) -> Any: ...
 
 
 INTERRUPTED = "interrupted (what was committed before is kept; run the command again to go on)"
@@ -31,7 +35,7 @@ class UnknownKey(BackroomError):
     exit_code = 1
 
 
-def run_safely(command: typer.core.TyperGroup, args: list[str] | None = None) -> int:
+def run_safely(command: ClickCommand, args: list[str] | None = None) -> int:
     """Run the click command; map usage, domain and unexpected errors to exit codes 2 (or 1/130)."""
     import typer
 

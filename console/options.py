@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from queries import Store
 
 DbOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--db", help="The DuckDB store (default $BACKROOM_DB or ./backroom.duckdb).",
                  show_default=False),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Stable JSON on stdout, for scripts.")]
-AtOption = Annotated[Optional[str], typer.Option(
+AtOption = Annotated[str | None, typer.Option(
     "--at", help="Evaluate as of this instant (ISO 8601; events recorded later are ignored).")]
 
 

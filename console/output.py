@@ -88,7 +88,7 @@ def seconds(value: float | None) -> str:
     if value is None:
         return "-"
     sign, value = ("-", -value) if value < 0 else ("", value)
-    whole = int(round(value))
+    whole = round(value)
     days, rest = divmod(whole, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)

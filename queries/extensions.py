@@ -27,7 +27,7 @@ def directory() -> Path:
     return home() / "duckdb-extensions"
 
 
-def connection_config() -> dict[str, str | bool]:
+def connection_config() -> dict[str, str | bool | int | float | list[str]]:
     """Config for every DuckDB instance we open: our extension directory, no auto-install."""
     return {
         "extension_directory": str(directory()),
@@ -43,7 +43,7 @@ def wheel_file(name: str) -> Path:
         raise BackroomError(
             f"DuckDB extension {name!r} is not installed: pip install duckdb-extension-{name}=={duckdb.__version__}"
         )
-    folder = Path(list(spec.submodule_search_locations)[0])
+    folder = Path(next(iter(spec.submodule_search_locations)))
     return folder / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
 
 

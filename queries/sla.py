@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -139,7 +140,7 @@ def _slowest_hop(known: dict[str, datetime], from_at: datetime, to_at: datetime 
     points = sorted([(reached, state) for state, reached in known.items() if from_at <= reached <= end]
                     + ([(at, "(still waiting)")] if still_open else []))
     best: tuple[str | None, float | None] = (None, None)
-    for (before, left), (after, right) in zip(points, points[1:]):
+    for (before, left), (after, right) in itertools.pairwise(points):
         took = _epoch(after) - _epoch(before)
         if best[1] is None or took > best[1]:
             best = (f"{left} -> {right}", took)

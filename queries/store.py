@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 
@@ -58,7 +59,7 @@ def lock_timeout_from_env() -> float:
 class Store:
     """One DuckDB store file, attached per unit of work; use `Store.at(path)` to share it."""
 
-    _registry: dict[Path, Store] = {}
+    _registry: ClassVar[dict[Path, Store]] = {}
     _registry_lock = threading.Lock()
 
     def __init__(self, path: Path, lock_timeout: float | None = None) -> None:

@@ -26,7 +26,7 @@ ORDERS = 3000
 
 def when(text: str) -> datetime:
     """An RFC 3339 timestamp as an aware datetime."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)
 
 
 def nanos(text: str) -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ def backroom(*args: str, cwd: Path | None = None, tz: str | None = None,
              ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "120", **({"TZ": tz} if tz else {})}
     return subprocess.run([sys.executable, "-m", "console.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, env=env, timeout=300)
+                          text=True, cwd=cwd, env=env, timeout=300, check=False)
 
 
 def test_help_lists_every_command_of_the_contract() -> None:
@@ -135,3 +136,41 @@ def test_ctrl_c_in_a_command_says_so_in_one_line_and_exits_130(
     assert capsys.readouterr().err == (
         "backroom: interrupted (what was committed before is kept; run the command again to go "
         "on)\n")
+
+
+def _at_a_terminal(*args: str) -> tuple[str, str]:
+    """(stdout, what reached the terminal on stderr) of `backroom ARGS` with stderr on a pty."""
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "console.cli", *args], stdout=subprocess.PIPE,
+                               stderr=slave, env={**os.environ, "COLUMNS": "120"})
+    os.close(slave)
+    screen = b""
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the command closed the terminal
+            break
+        if not data:
+            break
+        screen += data
+    os.close(master)
+    assert process.stdout is not None
+    out = process.stdout.read().decode()
+    assert process.wait(timeout=60) == 0
+    return out, screen.decode()
+
+
+def test_ingest_shows_its_progress_at_a_terminal_and_nothing_with_json(tmp_path: Path) -> None:
+    files = []
+    for name, count in (("a.jsonl", 3), ("b.jsonl", 2)):
+        lines = [json.dumps({"specversion": "1.0", "id": f"{name}-{n}", "source": "/pos/store-1",
+                             "type": "order.captured", "subject": f"o-{n}"}) for n in range(count)]
+        files.append(tmp_path / name)
+        files[-1].write_text("\n".join(lines) + "\n")
+    db = str(tmp_path / "backroom.duckdb")
+    out, screen = _at_a_terminal("--db", db, "ingest", *map(str, files))
+    last = screen.replace("\r\n", "\n").split("\r")[-1]
+    assert "2/2 files" in last and "5 records" in last and "rows/s" in last, screen
+    assert out.startswith("2 files: 5 rows, 0 rejects")
+    out, screen = _at_a_terminal("--db", db, "ingest", "--json", *map(str, files))
+    assert screen == "" and json.loads(out)["skipped_duplicates"] == 5

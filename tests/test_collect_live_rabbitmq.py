@@ -107,6 +107,14 @@ async def test_peek_leaves_depth_and_order_and_stores_each_message_once(
     assert await estate.take_all() == ids  # order unchanged
 
 
+async def test_a_message_with_its_own_expiry_shows_it_as_the_management_api_would(
+        estate: Estate, store: Store, tmp_path: Path) -> None:
+    await estate.channel.default_exchange.publish(
+        aio_pika.Message(b'{"order_id": "e-1"}', message_id="e-1", expiration=600), estate.dlq)
+    assert await collector(store, tmp_path, estate.dlq).round() == 1
+    assert rows(store, "SELECT properties->>'expiration' FROM dlq_messages") == [("600000",)]
+
+
 async def test_drain_stores_every_message_then_empties_the_queue(
         estate: Estate, store: Store, tmp_path: Path) -> None:
     ids = [f"d-{number}" for number in range(250)]  # more than one drain batch

@@ -1,4 +1,4 @@
-"""The house rules that keep the core headless: queries/ and collectors/ never load Textual or console/."""
+"""The house rules: queries/ and collectors/ never load Textual or console/; types and style hold."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def test_importing_the_core_loads_neither_textual_nor_console() -> None:
 
 def test_import_contracts_hold() -> None:
     linter = Path(sys.executable).with_name("lint-imports")
-    result = subprocess.run([str(linter)], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([str(linter)], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 kept, 0 broken" in result.stdout
 
@@ -30,6 +30,22 @@ def test_the_top_level_layout_is_the_agreed_one() -> None:
                 "README.md", "Makefile", ".ci"}
     present = {path.name for path in ROOT.iterdir()}
     assert expected <= present
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout
     top = {line.split("/")[0] for line in tracked.splitlines() if line}
     assert top <= expected | {".gitignore"}, top - expected
+
+
+def test_the_code_type_checks() -> None:
+    # STYLE.md: types everywhere. mypy once found a click on the bottom line that crashed the console.
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--python-executable", sys.executable, "--no-error-summary",
+         "console", "collectors", "queries"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_code_passes_the_linter() -> None:
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format",
+                             "concise", "console", "collectors", "queries", "tests"],
+                            cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

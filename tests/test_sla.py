@@ -7,9 +7,9 @@ from datetime import timedelta, timezone
 
 import pytest
 
+from console.screenshots import NOW
 from queries import Store, journey, sla
 from queries.policy import document, load, parse
-from console.screenshots import NOW
 from tests.estate import add_events, event, minutes
 from tests.test_tui_helpers import shared_estate
 

@@ -33,9 +33,9 @@ def test_a_new_store_has_the_canonical_tables_at_the_latest_version(store: Store
 
 
 def test_reading_a_missing_store_says_how_to_make_one(tmp_path: Path) -> None:
-    with pytest.raises(StoreMissing, match="run 'backroom demo' or 'backroom ingest' first"):
-        with Store.at(tmp_path / "nowhere.duckdb").reading():
-            pass
+    with (pytest.raises(StoreMissing, match="run 'backroom demo' or 'backroom ingest' first"),
+          Store.at(tmp_path / "nowhere.duckdb").reading()):
+        pass
 
 
 def test_a_plain_duckdb_file_is_migrated_on_first_use(tmp_path: Path) -> None:
@@ -50,9 +50,9 @@ def test_a_store_from_a_newer_backroom_is_refused(tmp_path: Path) -> None:
     with duckdb.connect(str(path)) as con:
         con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
         con.execute("INSERT INTO schema_version VALUES (999, now())")
-    with pytest.raises(StoreIncompatible, match="schema version 999, newer than"):
-        with Store.at(path).reading():
-            pass
+    with (pytest.raises(StoreIncompatible, match="schema version 999, newer than"),
+          Store.at(path).reading()):
+        pass
 
 
 def test_the_lock_holder_is_named_after_the_deadline(store: Store) -> None:
@@ -65,9 +65,8 @@ def test_the_lock_holder_is_named_after_the_deadline(store: Store) -> None:
     try:
         assert holder.stdout.readline().strip() == "held"
         busy = Store(store.path, lock_timeout=0.2)
-        with pytest.raises(StoreBusy) as caught:
-            with busy.reading():
-                pass
+        with pytest.raises(StoreBusy) as caught, busy.reading():
+            pass
         message = str(caught.value)
         assert f"PID {holder.pid}" in message and "gave up after 0.2 s" in message
         assert "\n" not in message
@@ -186,7 +185,7 @@ def test_threads_of_one_process_read_while_another_writes(store: Store) -> None:
             for _ in range(30):
                 with store.reading() as cursor:
                     cursor.execute("SELECT count(*) FROM rejects").fetchone()
-        except BaseException as exc:  # collected and asserted below
+        except BaseException as exc:  # noqa: BLE001 (collected and asserted below)
             failures.append(exc)
 
     readers = [threading.Thread(target=read_many) for _ in range(3)]
@@ -204,10 +203,9 @@ def test_threads_of_one_process_read_while_another_writes(store: Store) -> None:
 
 
 def test_a_failed_unit_of_work_leaves_nothing_behind(store: Store) -> None:
-    with pytest.raises(RuntimeError):
-        with store.writing() as cursor:
-            cursor.execute("INSERT INTO rejects (source, reason, rejected_at) VALUES ('x', 'y', now())")
-            raise RuntimeError("collector crashed mid-batch")
+    with pytest.raises(RuntimeError), store.writing() as cursor:
+        cursor.execute("INSERT INTO rejects (source, reason, rejected_at) VALUES ('x', 'y', now())")
+        raise RuntimeError("collector crashed mid-batch")
     with store.reading() as cursor:
         assert cursor.execute("SELECT count(*) FROM rejects").fetchone() == (0,)
 

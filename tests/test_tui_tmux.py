@@ -17,7 +17,6 @@ import pytest
 from tests.test_tui_helpers import add_hostile_dead_letter
 
 
-
 def test_tmux_is_there_to_drive_the_real_terminal() -> None:
     """Without tmux the escape-sequence test below cannot run: fail loudly rather than skip."""
     assert shutil.which("tmux"), "the terminal-security tests need tmux: apt-get install tmux"

@@ -120,6 +120,7 @@ def _orders(ctx: Context, schedule: Schedule, fates: Fates,
             aged: int) -> Iterator[tuple[Order, str | None]]:
     """Every order in capture order with its fate: first the aged POS sales, then the schedule."""
     numbers = _Numbers()
+    fate: str | None
     for index in range(2 * aged):
         # a few sales two days back, so invoice-to-settle (2d) can be breached inside the data
         at = ctx.windows.aged_start + (index + 1) * 40 * MINUTE // (2 * aged + 1)

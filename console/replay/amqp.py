@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 from collections.abc import Awaitable, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -190,7 +191,7 @@ async def _publish(channel: aiormq.abc.AbstractChannel, item: Outbound) -> Any:
                                        properties=to_properties(item), mandatory=True)
 
 
-def _answer(task: asyncio.Future[Any], pending: set[asyncio.Future[Any]]) -> Any:
+def _answer(task: asyncio.Future[Any], pending: AbstractSet[asyncio.Future[Any]]) -> Any:
     """What one publish came back with: the confirm, the returned message, or the exception."""
     if task in pending:
         return TimeoutError()
