@@ -124,6 +124,9 @@ def any_value(value: Any) -> Any:
     return None
 
 
+_MISSING = object()
+
+
 def flatten(key_values: Any) -> dict[str, Any]:
     """A list of OTLP KeyValue as one `{"key": value}` object; later duplicates win."""
     flat: dict[str, Any] = {}
@@ -132,12 +135,11 @@ def flatten(key_values: Any) -> dict[str, Any]:
             if isinstance(item, dict):
                 key = item.get("key")
                 if isinstance(key, str):
-                    value = item.get("value")
+                    value: Any = item.get("value")
                     # Most values are one string: any_value's answer without the call.
-                    if type(value) is dict and len(value) == 1 and "stringValue" in value:
-                        flat[key] = value["stringValue"]
-                    else:
-                        flat[key] = any_value(value)
+                    inner = value.get("stringValue", _MISSING) if type(value) is dict else _MISSING
+                    flat[key] = (inner if inner is not _MISSING and len(value) == 1
+                                 else any_value(value))
     return flat
 
 
