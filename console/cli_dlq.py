@@ -1,4 +1,4 @@
-"""CLI commands over dead letters: groups, list, show (replay and reroute arrive with issue #6)."""
+"""CLI commands over dead letters: groups, list, show (replay and the others: console/cli_replay.py)."""
 
 from __future__ import annotations
 

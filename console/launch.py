@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from console import output
-
 
 def open_console(db: Path) -> None:
-    """Open the TUI on `db`; until the console lands, say so and show where to go next."""
-    try:
-        from console.app import run_console  # type: ignore[import-not-found]
-    except ImportError:
-        output.note(
-            "backroom: the console is not in this build yet (issue #5); the store is ready: "
-            f"try 'backroom --db {db} ingest --help' or 'backroom --help'"
-        )
-        return
+    """Open the TUI on `db` in this terminal until the user quits."""
+    from console.app import run_console
+
     run_console(db)

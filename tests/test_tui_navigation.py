@@ -15,6 +15,7 @@ from console.screenshots import NOW, settle
 from console.widgets.keybar import KeyBar
 from console.widgets.stepper import StateStepper
 from console.widgets.table import RowsTable
+from console.widgets.titlebar import TitleBar
 from tests.test_tui_helpers import MessageLog, shared_estate
 
 
@@ -214,3 +215,14 @@ async def test_clicking_a_key_in_the_bottom_line_does_what_the_key_does(estate: 
         assert await pilot.click(KeyBar, offset=(text.index("keys"), 0))
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_the_title_of_a_screen_without_an_as_of_time_ends_with_the_role(estate: Path) -> None:
+    app = create_app(estate, now=NOW, live=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        title = app.screen.query_one(TitleBar)
+        assert str(title.render()).endswith("○ paused · oncall · 2026-03-02 12:00Z ")
+        await pilot.press("2")  # orders, before any search: nothing is "as of" yet
+        await settle(pilot)
+        assert str(app.screen.query_one(TitleBar).render()).endswith("○ paused · oncall ")

@@ -24,8 +24,7 @@ from queries import audit
 COLUMNS = (Col("at", "at", 14), Col("who", "who", 18), Col("action", "action", 9), Col("messages", "count", 8),
            Col("target", "target", 28), Col("dry run", "dry", 7), Col("outcome", "outcome", 12),
            Col("trace", "trace", 34))
-EMPTY = ("No actions recorded yet. Replay, reroute, edit and discard will each leave a row here "
-         "(they arrive with issue #6).")
+EMPTY = "No actions yet: each replay, reroute, edit and discard leaves a row here."
 
 
 class AuditScreen(DataScreen):

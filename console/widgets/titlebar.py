@@ -42,5 +42,9 @@ class TitleBar(Widget):
         wide = self.size.width >= 110
         stamp = "" if as_of is None else as_of.strftime("%Y-%m-%d %H:%MZ" if wide else "%H:%MZ")
         role_style = "bold $text-warning" if context.role == "oncall" else "bold $text-success"
-        return [("● live" if live else "○ paused", "$text-success" if live else "$foreground-muted"),
-                " · ", (context.role, role_style), " · ", (stamp, "$foreground-muted"), " "]
+        status: list[tuple[str, str] | str] = [
+            ("● live" if live else "○ paused", "$text-success" if live else "$foreground-muted"),
+            " · ", (context.role, role_style)]
+        if stamp:  # a screen without an as-of time (orders' search) ends with the role
+            status += [" · ", (stamp, "$foreground-muted")]
+        return [*status, " "]
