@@ -23,13 +23,14 @@ def main() -> None:
     """Run the command line, turning every failure into one line on stderr and an exit code."""
     argv = sys.argv[1:]
     from console import fast_order
+    from console.errors import flushed
 
     code = fast_order.run(argv)
     if code is None:
         from console import cli_root
 
         code = cli_root.run(argv)
-    sys.exit(code)
+    sys.exit(flushed(code))
 
 
 def __getattr__(name: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import sys
 import traceback
 from collections.abc import Callable
@@ -22,6 +23,8 @@ class ClickCommand(Protocol):
 
 
 INTERRUPTED = "interrupted (what was committed before is kept; run the command again to go on)"
+# What a shell reports for a writer whose reader went away (128 + SIGPIPE): `backroom … | head`.
+PIPE_CLOSED = 141
 
 
 def _say(message: str) -> None:
@@ -47,6 +50,11 @@ def run_safely(command: ClickCommand, args: list[str] | None = None) -> int:
         except typer.Abort:
             _say("interrupted")
             return 130
+        except SystemExit:
+            # click answers a closed output pipe with exit(1), the code of a failed check
+            if stdout_gone():
+                return pipe_closed()
+            raise
         if result == 130:  # Typer's answer to Ctrl-C in a command, without a word
             _say(INTERRUPTED)
         return result if isinstance(result, int) else 0
@@ -67,6 +75,10 @@ def guarded(run: Callable[[], int]) -> int:
         # Ctrl-C while DuckDB runs a statement: DuckDB stops it and raises this instead
         _say(INTERRUPTED)
         return 130
+    except BrokenPipeError as error:
+        if stdout_gone():
+            return pipe_closed()
+        return _os_error(error)
     except BackroomError as error:
         _say(str(error))
         return error.exit_code
@@ -74,12 +86,48 @@ def guarded(run: Callable[[], int]) -> int:
         _say(f"store error: {str(error).splitlines()[0]}")
         return 2
     except OSError as error:
-        _say(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
-        return 2
+        return _os_error(error)
     except Exception as error:  # noqa: BLE001 (click's usage errors, then the last line of defence)
         if hasattr(error, "format_message") and hasattr(error, "exit_code"):
             return _usage(error)
         return _unexpected(error)
+
+
+def _os_error(error: OSError) -> int:
+    _say(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
+    return 2
+
+
+def stdout_gone() -> bool:
+    """Whether the reader of stdout went away (a pipe closed at its other end).
+
+    A broken pipe can also be a socket to a broker or a runtime, which is a real failure: only
+    this says the command's output is what broke.
+    """
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll(), or stdout is not a file
+        return False
+
+
+def pipe_closed() -> int:
+    """End quietly when the reader stopped reading: no message, and stdout pointed at /dev/null
+    so that Python's own flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return PIPE_CLOSED
+
+
+def flushed(code: int) -> int:
+    """Flush stdout before exiting, so that output still buffered meets a closed pipe here."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return pipe_closed()
+    return code
 
 
 def _unexpected(error: Exception) -> int:

@@ -84,3 +84,27 @@ def test_the_fast_path_does_not_import_typer(estate: Path) -> None:
 ])
 def test_only_plain_order_lines_take_the_fast_path(argv: list[str], parsed: OrderLine | None) -> None:
     assert parse(argv) == parsed
+
+
+def _into_a_closed_pipe(args: list[str]) -> tuple[int, str]:
+    """(exit code, stderr) of a command whose stdout reader has gone, as after `| head -1`."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        result = subprocess.run([sys.executable, "-m", "console.cli", *args], stdout=write,
+                                stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    finally:
+        os.close(write)
+    return result.returncode, result.stderr
+
+
+@pytest.mark.parametrize("args", [["order", "#1129"], ["order", "#1129", "--json"],
+                                  ["sla", "report", "--at", AT], ["sla", "report", "--fail-on-breach"]])
+def test_output_into_a_pipe_whose_reader_went_away_ends_quietly(estate: Path, args: list[str]) -> None:
+    # Not 'backroom: [Errno 32] Broken pipe' with exit 2, nor click's silent exit 1 (a failed check).
+    assert _into_a_closed_pipe(["--db", str(estate), *args]) == (141, "")
+
+
+def test_a_command_that_writes_nothing_to_the_closed_pipe_still_says_why_it_failed(estate: Path) -> None:
+    code, err = _into_a_closed_pipe(["--db", str(estate), "order", "ORD-NOPE"])
+    assert (code, err) == (1, "backroom: no order matches 'ORD-NOPE'\n")
