@@ -24,6 +24,13 @@ FormatOption = Annotated[Format, typer.Option("--format", help="table, json, csv
 SinceOption = Annotated[str | None, typer.Option(
     "--since", help="Count back this long from --at (e.g. 24h, 30m).")]
 
+def chosen(fmt: Format, as_json: bool) -> Format:
+    """The output format: `--json` is `--format json`, as on every other command (DESIGN.md)."""
+    if as_json and fmt not in (Format.TABLE, Format.JSON):
+        raise typer.BadParameter(f"--json and --format {fmt.value} ask for different outputs")
+    return Format.JSON if as_json else fmt
+
+
 sla_app = typer.Typer(help="SLA breaches per rule, open and closed.", no_args_is_help=True)
 
 
@@ -64,9 +71,10 @@ def sla_report(
     channel: Annotated[str | None, typer.Option(help="Only this channel (pos, ecommerce, bopis, marketplace).")] = None,
     fmt: FormatOption = Format.TABLE,
     fail_on_breach: Annotated[bool, typer.Option("--fail-on-breach", help="Exit 1 when any breach is found.")] = False,
-    db: DbOption = None,
+    db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """SLA per rule: orders in scope, met, breached, open; and every breach with its slowest hop."""
+    fmt = chosen(fmt, as_json)
     when, rules, back = at_or_now(at), policy.load(), duration(since)
     start, end = instant(from_, "--from"), instant(to, "--to")
     with store_for(db).reading() as cursor:
@@ -89,8 +97,10 @@ def sla_report(
 def lag_report(
     by: Annotated[lag.LagBy, typer.Option("--by", help="Group by store, system or sku.")] = lag.LagBy.STORE,
     since: SinceOption = None, at: AtOption = None, fmt: FormatOption = Format.TABLE, db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Inventory lag percentiles and open movements, and the stores that went quiet."""
+    fmt = chosen(fmt, as_json)
     when, rules, back = at_or_now(at), policy.load(), duration(since)
     with store_for(db).reading() as cursor:
         result = lag.report(cursor, rules, when, by, since=back)

@@ -97,3 +97,15 @@ def test_dlq_commands_mask_card_numbers(db: str) -> None:
     assert "**** **** **** 1111" in shown.stdout
     missing = backroom("--db", db, "dlq", "show", "nope")
     assert missing.returncode == 1 and missing.stderr == "backroom: no dead letter matches 'nope'\n"
+
+
+@pytest.mark.parametrize("report", [("sla", "report"), ("lag",)])
+def test_json_is_asked_for_with_json_as_on_every_command(db: str, report: tuple[str, ...]) -> None:
+    # DESIGN.md: stable JSON with --json or --format json; a cron script reaches for --json first.
+    by_flag = backroom("--db", db, *report, "--at", AT, "--json")
+    by_format = backroom("--db", db, *report, "--at", AT, "--format", "json")
+    assert by_flag.returncode == 0, by_flag.stderr
+    assert json.loads(by_flag.stdout) == json.loads(by_format.stdout)
+    clash = backroom("--db", db, *report, "--at", AT, "--json", "--format", "csv")
+    assert clash.returncode == 2 and clash.stdout == ""
+    assert clash.stderr.count("\n") == 1 and "--json and --format csv" in clash.stderr
