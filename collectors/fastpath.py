@@ -75,6 +75,7 @@ class Plan:
     stored: str
     keys: str
     macros: str
+    lines: str  # events_fast.sql for this policy: a row per line, its columns and `fast`
 
 
 def plan_for(policy: Policy) -> Plan | None:
@@ -113,7 +114,7 @@ def plan_for(policy: Policy) -> Plan | None:
                 check.replace("/*LINE*/", "l.line").replace("/*PAYLOAD*/", "payload::VARCHAR"),
                 check.replace("/*LINE*/", "hash(l.line)")
                 .replace("/*PAYLOAD*/", "hash(payload::VARCHAR)"),
-                sql("events_stored"), sql("events_keys"), sql("fastpath_macros"))
+                sql("events_stored"), sql("events_keys"), sql("fastpath_macros"), lines)
 
 
 @dataclass(frozen=True)
