@@ -137,6 +137,18 @@ async def test_a_busy_store_is_a_one_line_notice(held_store: Path) -> None:
         assert "is busy" in str(app.screen.query_one("#notice").render())
 
 
+@pytest.mark.parametrize("screen", ["overview", "inventory"])
+async def test_a_busy_store_does_not_pass_for_an_empty_one(held_store: Path, screen: str) -> None:
+    # Seen at a console opened during an ingest: every tile said "no data in this window".
+    log = MessageLog()
+    app = create_app(held_store, screen=screen, now=NOW, live=None)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        await log.wait_for(QueryFailed)
+        await settle(pilot)
+        drawn = [str(widget.render()) for widget in app.screen.query("KpiTile, Chart")]
+        assert drawn and not any("no data" in text for text in drawn), drawn
+
+
 async def test_a_recorded_action_appears_in_the_audit_trail(tmp_path_factory: pytest.TempPathFactory) -> None:
     db = private_copy(tmp_path_factory, "audit")
     log = MessageLog()

@@ -49,7 +49,7 @@ class Chart(Widget):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._series: list[float | None] = []
+        self._series: list[float | None] | None = None  # None until the first answer came
 
     def set_series(self, series: Sequence[float | None]) -> None:
         self._series = list(series)
@@ -57,6 +57,8 @@ class Chart(Widget):
 
     def render(self) -> Content:
         width, height = self.size.width, self.size.height
+        if self._series is None:
+            return Content("")  # not read yet (or the store is busy): no claim about the data
         if not any(value is not None for value in self._series):
             return Content.styled("no data in this window", "$foreground-muted")
         return Content("\n".join(bars(self._series, width, height)))

@@ -52,7 +52,7 @@ class KpiTile(Widget, can_focus=True):
         self.target = target
         self.alert = False
         self._value: Content = Content("…")
-        self._series: list[float | None] = []
+        self._series: list[float | None] | None = None  # None until the first answer came
 
     def show(self, kpi: Kpi, alert: bool) -> None:
         # durations and percentages carry their unit already ("7m 4s", "0.0%")
@@ -71,7 +71,9 @@ class KpiTile(Widget, can_focus=True):
         if not self.screen.has_class("-short"):
             lines.append(Content(self.note).stylize(self.get_visual_style("kpi-tile--note")))
         rows = max(0, height - len(lines))
-        if not any(value is not None for value in self._series):
+        if self._series is None:
+            pass  # not read yet (or the store is busy): no claim about the data
+        elif not any(value is not None for value in self._series):
             lines.append(Content("no data in this window").stylize(
                 self.get_visual_style("kpi-tile--note")))
         else:
