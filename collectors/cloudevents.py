@@ -146,6 +146,7 @@ class EventsParser(Parser):
             text(value) for value in map(fields.get, _DATA_TEXT)
         ]
         trace_id, parent_span_id, traceparent, valid = _trace(event)
+        recorded_at = time_from_rfc3339(event.get("recordedtime"))
         return EventRow(
             event_id=event_id, source=source, type=event_type,
             state=self.states.get(event_type), system=system_of(source),
@@ -154,8 +155,10 @@ class EventsParser(Parser):
             order_name=order_name, customer_email=email, store_id=store_id, sku=sku,
             quantity=int32(fields.get("quantity")), amount=amount(fields.get("amount")),
             currency=currency, movement_id=movement_id, movement_kind=kind, applied_system=system,
-            occurred_at=time_from_rfc3339(event.get("time")),
-            recorded_at=time_from_rfc3339(event.get("recordedtime")),
+            # `time` is optional in CloudEvents: without a readable one, when the middleware
+            # recorded the event stands in (as OpenTelemetry takes a log's observed time).
+            occurred_at=time_from_rfc3339(event.get("time")) or recorded_at,
+            recorded_at=recorded_at,
             trace_id=trace_id, parent_span_id=parent_span_id,
             traceparent=traceparent, traceparent_valid=valid,
             payload=payload if payload is not None else orjson.dumps(event),

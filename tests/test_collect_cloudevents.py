@@ -91,6 +91,21 @@ def test_inventory_fields_and_a_missing_recordedtime(store: Store, tmp_path: Pat
                    "10:05:00.123456")
 
 
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_an_event_without_a_time_happened_when_it_was_recorded(
+        store: Store, tmp_path: Path, policy: Policy, fast_path: bool) -> None:
+    # CloudEvents' time is optional; an order captured by such an event is still captured.
+    ingest(store, tmp_path, jsonl(
+        event("e-1", time=None, recordedtime="2026-01-01T10:00:02Z"),
+        event("e-2", subject="SO-1002", time="not a time", recordedtime="2026-01-01T10:00:03Z"),
+        event("e-3", subject="SO-1003", time=None)), policy, fast_path=fast_path)
+    assert query(store, "SELECT event_id, strftime(occurred_at, '%H:%M:%S'), "
+                        "strftime(recorded_at, '%H:%M:%S') FROM events ORDER BY event_id") == [
+        ("e-1", "10:00:02", "10:00:02"), ("e-2", "10:00:03", "10:00:03"), ("e-3", None, None)]
+    assert query(store, "SELECT order_id, state FROM orders ORDER BY order_id") == [
+        ("SO-1001", "captured"), ("SO-1002", "captured"), ("SO-1003", None)]
+
+
 @pytest.mark.parametrize(("source", "system"), [
     ("/pos/store/0042", "pos"), ("/shopify/acme", "ecommerce"), ("/storefront/eu", "ecommerce"),
     ("/erp/d365", "erp"), ("/wms/dc1", "wms"), ("/payments/adyen", "payment"),
