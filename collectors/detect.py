@@ -244,7 +244,8 @@ class Failed(NamedTuple):
     reason: str
 
 
-def _line_error(data: bytes) -> str:
+def line_error(data: bytes) -> str:
+    """Why a line is not a JSON value, in the words every collector uses for its reject."""
     try:  # parse again without the line end, so that the column orjson names is on this line
         orjson.loads(data.rstrip())
         reason = "invalid JSON"
@@ -296,7 +297,7 @@ class Records:
                 value = loads(data)
             except orjson.JSONDecodeError:
                 if data.strip():
-                    yield Failed(_line_error(data)), Where(self.line, start, data)
+                    yield Failed(line_error(data)), Where(self.line, start, data)
                 continue
             yield value, Where(self.line, start, data)
 

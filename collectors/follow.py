@@ -190,8 +190,8 @@ class Follower:
                 continue
             try:
                 value = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                rejects.append(Reject(str(tail.path), line, f"invalid JSON: {exc}",
+            except orjson.JSONDecodeError:
+                rejects.append(Reject(str(tail.path), line, detect.line_error(raw),
                                       excerpt(raw.rstrip()), where.offset))
                 continue
             rejects += tail.parser.feed(value, where)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 
+from collectors import ingest_paths
 from collectors.follow import Follower
 from collectors.live import LiveWriter, SourceStats
 from collectors.spool import Spool
@@ -97,3 +98,21 @@ def test_a_restart_resumes_from_the_stored_checkpoint(store: Store, tmp_path: Pa
     assert stored_ids(store) == expected(range(6)) + ["e-50", "e-51"]
     with store.reading() as cursor:
         assert cursor.execute("SELECT count(*) FROM orders").fetchone() == (8,)  # rollups follow
+
+
+def test_a_bad_line_is_rejected_for_the_reason_ingest_gives(store: Store, tmp_path: Path) -> None:
+    # `collect --follow` and `ingest` must give the on-call engineer the same words.
+    bad = [b'{"specversion":"1.0","id":"b","sou\n', b'{"id": "x\x00"}\n', b"[1, 2,\n"]
+    log = tmp_path / "events.jsonl"
+    append(log, range(1))
+    with log.open("ab") as handle:
+        handle.write(b"".join(bad))
+    follower(store, tmp_path, log).poll()
+    other = Store.at(tmp_path / "ingested.duckdb")
+    ingest_paths(other, [log], policy=policy.load())
+
+    def reasons(of: Store) -> list[tuple[int, str]]:
+        with of.reading() as cursor:
+            return cursor.execute("SELECT line, reason FROM rejects ORDER BY line").fetchall()
+    assert reasons(store) == reasons(other)
+    assert [reason for _, reason in reasons(store)][:1] == ["invalid JSON: unexpected end of data (column 35)"]
