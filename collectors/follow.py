@@ -9,18 +9,17 @@ a restart resumes exactly there: no gap, no line read twice.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import orjson
-
 from collectors import detect
 from collectors.ingest import make_parser
 from collectors.live import Batch, Checkpoint, LiveWriter, SourceStats, StoredNothing
-from collectors.rows import Parser, Where
+from collectors.rows import Parser
 from collectors.text import excerpt
 from queries import ingest as log
 from queries.errors import StoreBusy, StoreMissing
@@ -62,8 +61,9 @@ class Follower:
     """Tails every file at the given paths (folders: every file inside) into the store."""
 
     def __init__(self, targets: list[tuple[Path, SourceStats]], writer: LiveWriter,
-                 policy: Policy) -> None:
+                 policy: Policy, *, max_line: int = detect.MAX_LINE_BYTES) -> None:
         self.targets, self.writer, self.policy = targets, writer, policy
+        self.max_line = max_line  # as `ingest`: a longer line is rejected, the rest read on
         self.tails: dict[tuple[int, int], Tail] = {}
 
     def run(self, stop: threading.Event, interval: float = 0.2) -> None:
@@ -165,9 +165,43 @@ class Follower:
         tail.handle.seek(tail.offset)
         data = tail.handle.read(CHUNK)
         end = len(data) if to_end and len(data) < CHUNK else data.rfind(b"\n") + 1
+        if end <= 0 and len(data) == CHUNK:  # one line longer than a read
+            before = tail.lines
+            data = self._long_line(tail, data, to_end)
+            if not data:
+                return tail.lines - before  # rejected as too long (1), or not ended yet (0)
+            end = len(data)
         if end <= 0:
             return 0
         rejects, offset, line = self._parse(tail, data[:end])
+        return self._store(tail, rejects, offset, line)
+
+    def _long_line(self, tail: Tail, head: bytes, to_end: bool) -> bytes:
+        """The line at the checkpoint that `head` (one read) did not finish, with its line end;
+        b"" while its end is not written yet, or once a line past max_line was rejected."""
+        parts, size, keep = [head], len(head), True
+        while True:
+            more = tail.handle.read(CHUNK)
+            if not more and not to_end:
+                return b""  # the writer is still on it: wait for its end
+            cut = more.find(b"\n")
+            piece = more if cut == -1 else more[:cut + 1]
+            size += len(piece)
+            keep = keep and size <= self.max_line + 1
+            if keep:
+                parts.append(piece)
+            if cut != -1 or not more:
+                break
+        if keep and size - piece.endswith(b"\n") <= self.max_line:  # as detect.Records reads
+            return b"".join(parts)
+        # Too long to parse: rejected by its place, the file read on after it.
+        reason = f"line longer than {self.max_line:,} bytes"
+        too_long = Reject(str(tail.path), tail.lines + 1, reason, excerpt(head[:1024]), tail.offset)
+        self._store(tail, [too_long], tail.offset + size, tail.lines + 1)
+        return b""
+
+    def _store(self, tail: Tail, rejects: list[Reject], offset: int, line: int) -> int:
+        """Write what was parsed with the checkpoint it reaches; the lines done (0 if busy)."""
         point = Checkpoint(tail.identity, tail.offset, offset, line)
         batch = Batch(tail.stats.name, tail.fmt, tail.parser.table, [], rejects, point)
         batch.rows, tail.parser.buffer.rows = tail.parser.buffer.rows, []
@@ -180,19 +214,15 @@ class Follower:
         return done
 
     def _parse(self, tail: Tail, data: bytes) -> tuple[list[Reject], int, int]:
+        """The rows and rejects of complete lines, read as `ingest` reads a file's lines (split
+        at line ends only, byte-order marks and blank lines skipped, the same reasons)."""
         rejects: list[Reject] = []
-        offset, line = tail.offset, tail.lines
-        for raw in data.splitlines(keepends=True):
-            line += 1
-            where = Where(line, offset, raw)
-            offset += len(raw)
-            if not raw.strip():
-                continue
-            try:
-                value = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                rejects.append(Reject(str(tail.path), line, detect.line_error(raw),
-                                      excerpt(raw.rstrip()), where.offset))
-                continue
-            rejects += tail.parser.feed(value, where)
-        return rejects, offset, line
+        records = detect.Records(io.BytesIO(data), document=False, offset=tail.offset,
+                                 line=tail.lines, max_line=self.max_line)
+        for value, where in records:
+            if isinstance(value, detect.Failed):
+                rejects.append(Reject(str(tail.path), where.line, value.reason,
+                                      excerpt(where.raw.rstrip()), where.offset))
+            else:
+                rejects += tail.parser.feed(value, where)
+        return rejects, records.offset, records.line

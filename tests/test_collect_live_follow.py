@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import orjson
+import pytest
 
 from collectors import ingest_paths
 from collectors.follow import Follower
@@ -116,3 +117,40 @@ def test_a_bad_line_is_rejected_for_the_reason_ingest_gives(store: Store, tmp_pa
             return cursor.execute("SELECT line, reason FROM rejects ORDER BY line").fetchall()
     assert reasons(store) == reasons(other)
     assert [reason for _, reason in reasons(store)][:1] == ["invalid JSON: unexpected end of data (column 35)"]
+
+
+def big_event(number: int, size: int) -> bytes:
+    """An event line of about `size` bytes (a long note in its data)."""
+    line = orjson.loads(event(number))
+    line["data"]["note"] = "x" * size
+    return orjson.dumps(line) + b"\n"
+
+
+def test_a_line_longer_than_a_read_does_not_stop_the_file(store: Store, tmp_path: Path) -> None:
+    # The follower reads 8 MB a poll; a longer line (ingest takes up to 64 MB) held it there.
+    log = tmp_path / "events.jsonl"
+    log.write_bytes(big_event(0, 9 * 1024 * 1024)[:-1])
+    tail = follower(store, tmp_path, log)
+    assert tail.poll() == 0  # no line end yet: the writer is still on it
+    with log.open("ab") as handle:
+        handle.write(b"\n" + event(1))
+    assert tail.poll() + tail.poll() == 2  # the long line, then the rest
+    assert stored_ids(store) == expected(range(2))
+
+
+@pytest.mark.parametrize(("size", "limit"), [(2 << 20, 1 << 20),  # inside one read
+                                             (9 << 20, 17 << 19)])  # past one read (8 MB)
+def test_a_line_past_the_limit_is_rejected_and_the_rest_read(
+        store: Store, tmp_path: Path, size: int, limit: int) -> None:
+    log = tmp_path / "events.jsonl"
+    append(log, range(1))
+    with log.open("ab") as handle:
+        handle.write(big_event(1, size) + event(2))
+    writer = LiveWriter(store, Spool(tmp_path / "spool"))
+    tail = Follower([(log, SourceStats("follow", "follow"))], writer, policy.load(), max_line=limit)
+    while tail.poll():
+        pass
+    assert stored_ids(store) == ["e-0", "e-2"]
+    with store.reading() as cursor:
+        assert cursor.execute("SELECT line, byte_offset, reason FROM rejects").fetchall() == [
+            (2, len(event(0)), f"line longer than {limit:,} bytes")]
