@@ -19,14 +19,15 @@ from console.replay.plan import (
     Summary,
 )
 from console.replay.runtime import UsageError, kind_of, parse_destination, redact_url
-from queries import Store, policy, replays
+from queries import Store, meta, policy, replays
 
 DEFAULT_SOURCE = "amqp://guest:guest@127.0.0.1:5672/"
 
 Ids = Annotated[list[str] | None, typer.Argument(help="Dead-letter ids or message ids.", show_default=False)]
 Group = Annotated[str | None, typer.Option("--group", help="Every dead message of this failure group.")]
 Runtime = Annotated[str | None, typer.Option(
-    "--runtime", help="amqp://…, http(s)://… or sandbox: (default: the source broker).")]
+    "--runtime", help="amqp://…, http(s)://… or sandbox: (default: the source broker; the sandbox "
+    "for a store `backroom demo` built).")]
 Source = Annotated[str | None, typer.Option(
     "--source", help="The broker holding the DLQ (default $BACKROOM_RABBITMQ_URL or local guest).")]
 FromStore = Annotated[bool, typer.Option("--from-store", help="Send the stored bytes (drained messages).")]
@@ -50,9 +51,13 @@ def register(dlq_app: typer.Typer) -> None:
 
 
 def _request(action: str, ids: list[str] | None, group: str | None, runtime: str | None,
-             source: str | None, **options: object) -> Request:
+             source: str | None, store: Store | None = None, **options: object) -> Request:
     if not ids and not group:
         raise UsageError("name dead letters by id, or a failure group with --group")
+    if runtime is None and store is not None:
+        # The demo's dead letters are on no broker: its replays go to the sandbox, as the console's.
+        with store.reading() as cursor:
+            runtime = "sandbox:" if meta.is_demo(cursor) else None
     source_url = source or os.environ.get("BACKROOM_RABBITMQ_URL") or DEFAULT_SOURCE
     kind_of(runtime or source_url)  # a bad URL is a usage error before anything is read
     return Request(action=action, keys=list(ids or []), group=group, runtime_url=runtime,
@@ -100,10 +105,11 @@ def replay(ids: Ids = None, group: Group = None, runtime: Runtime = None, source
            confirm_timeout: ConfirmTimeout = DEFAULT_CONFIRM_TIMEOUT,
            db: DbOption = None, as_json: JsonOption = False) -> None:
     """Send dead letters again to where they were going, confirmed and journalled."""
-    request = _request("replay", ids, group, runtime, source, from_store=from_store, dry_run=dry_run,
-                       rate=rate, batch=batch, canary=canary, canary_wait=canary_wait,
+    store = store_for(db)
+    request = _request("replay", ids, group, runtime, source, store, from_store=from_store,
+                       dry_run=dry_run, rate=rate, batch=batch, canary=canary, canary_wait=canary_wait,
                        max_replays=max_replays, force=force, confirm_timeout=confirm_timeout)
-    _run(store_for(db), request, as_json)
+    _run(store, request, as_json)
 
 
 def reroute(ids: Ids = None, to: Annotated[str, typer.Option(
@@ -116,10 +122,11 @@ def reroute(ids: Ids = None, to: Annotated[str, typer.Option(
     """Send dead letters somewhere else (another exchange, queue or URL)."""
     if not to:
         raise UsageError("reroute needs --to EXCHANGE/KEY, queue:NAME or a URL")
-    request = _request("reroute", ids, group, runtime, source, to=parse_destination(to),
+    store = store_for(db)
+    request = _request("reroute", ids, group, runtime, source, store, to=parse_destination(to),
                        from_store=from_store, dry_run=dry_run, rate=rate, batch=batch,
                        max_replays=max_replays, force=force, confirm_timeout=confirm_timeout)
-    _run(store_for(db), request, as_json)
+    _run(store, request, as_json)
 
 
 def edit(message: Annotated[str, typer.Argument(help="The dead letter's id or message id.")],
@@ -134,7 +141,8 @@ def edit(message: Annotated[str, typer.Argument(help="The dead letter's id or me
     if not rows:
         raise UsageError(f"no dead letter matches {message!r}")
     edited = edit_body(rows[0].body)
-    request = _request("edit", [rows[0].id], None, runtime, source, from_store=from_store, force=force)
+    request = _request("edit", [rows[0].id], None, runtime, source, store, from_store=from_store,
+                       force=force)
     _run(store, retry(request, rows[0].body, edited), as_json)  # as the console's E: same audit row
 
 

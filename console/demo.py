@@ -14,9 +14,6 @@ from collectors.demo import generate
 from queries import Store, meta
 from queries.errors import StoreIncompatible
 
-ORIGIN_KEY = "origin"
-DEMO_ORIGIN = "demo"
-
 
 @dataclass(frozen=True)
 class DemoBuilt:
@@ -55,7 +52,7 @@ def build(db: Path, orders: int, seed: int, now: datetime | None = None) -> Demo
     # manifest.json is the generator's ground truth for tests, not an input a collector reads
     report = ingest_paths(store, [estate_dir / part for part in ("traces", "events", "dlq")])
     with store.writing() as cursor:
-        meta.put(cursor, ORIGIN_KEY, DEMO_ORIGIN)
+        meta.put(cursor, meta.ORIGIN_KEY, meta.DEMO_ORIGIN)
         meta.put(cursor, "demo_seed", str(seed))
         counts = meta.counts(cursor)
     ingested = time.perf_counter()
@@ -70,8 +67,8 @@ def _refuse_real_data(db: Path) -> None:
     if not db.exists():
         return
     with Store.at(db).reading() as cursor:
-        origin = meta.get(cursor, ORIGIN_KEY)
-    if origin != DEMO_ORIGIN:
+        demo = meta.is_demo(cursor)
+    if not demo:
         raise StoreIncompatible(
             f"{db} holds data that backroom demo did not make; pass --db to build the demo elsewhere"
         )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import duckdb
 
+ORIGIN_KEY = "origin"
+DEMO_ORIGIN = "demo"  # `backroom demo` marks its store so: its dead letters are on no broker
+
 
 def get(cursor: duckdb.DuckDBPyConnection, key: str) -> str | None:
     row = cursor.execute("SELECT value FROM store_meta WHERE key = $key", {"key": key}).fetchone()
@@ -15,6 +18,11 @@ def put(cursor: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
         "INSERT OR REPLACE INTO store_meta (key, value) VALUES ($key, $value)",
         {"key": key, "value": value},
     )
+
+
+def is_demo(cursor: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `backroom demo` built this store (its replays go to the sandbox runtime)."""
+    return get(cursor, ORIGIN_KEY) == DEMO_ORIGIN
 
 
 def counts(cursor: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -149,3 +149,18 @@ async def test_discard_archives_with_reason_and_leaves_the_broker_copy(
         with store.reading() as cursor:
             latest = audit.trail(cursor, action="discard")[0]
         assert latest.detail["reason"] == "gone" and latest.target != "archive (store)"
+
+
+def test_on_a_demo_store_a_replay_goes_to_the_sandbox_as_in_the_console(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    # The demo's dead letters are on no broker: the default runtime (the source broker) had
+    # them all fail with NOT_FOUND, where the console's R replays them into the sandbox.
+    from tests.test_tui_helpers import private_copy
+
+    db = private_copy(tmp_path_factory, "demo-replay")
+    with Store.at(db).reading() as cursor:
+        dlq_id = cursor.execute("SELECT min(id) FROM dlq_messages WHERE status = 'dead'").fetchone()[0]
+    result = backroom("--db", str(db), "dlq", "replay", dlq_id, "--json")
+    assert result.returncode == 0, result.stderr
+    summary = orjson.loads(result.stdout)
+    assert summary["moved"] == [dlq_id] and "sandbox:" in summary["target"]

@@ -19,7 +19,6 @@ from console.replay import discard
 from console.replay.plan import Summary
 from console.safe_text import inert_line
 from console.screens.replay_modal import (
-    DEMO_ORIGIN,
     ReplaySelection,
     _source_url,
     outcome_line,
@@ -59,7 +58,7 @@ def plan_discard(store: Store, selection: ReplaySelection) -> DiscardPlanned:
     try:
         with store.reading() as cursor:
             rows = replays.selection(cursor, list(selection.keys), selection.group)
-            demo = meta.get(cursor, "origin") == DEMO_ORIGIN
+            demo = meta.is_demo(cursor)
     except BackroomError as error:
         return DiscardPlanned(reason=str(error))
     return DiscardPlanned(ids=[row.id for row in rows], queues=sorted({f"{r.queue} on {r.broker}" for r in rows}),

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from console.app import BackroomApp
     from console.replay.engine import Progress
 
-DEMO_ORIGIN = "demo"  # `backroom demo` marks its store so; its messages replay into `sandbox:`
 SHOWN_FORCED = 5  # lines naming what needs --force; the rest are counted
 
 
@@ -75,7 +74,7 @@ def plan_replay(store: Store, policy: Policy, selection: ReplaySelection, action
     """The dry run (worker thread): the engine's plan, nothing sent and nothing written."""
     try:
         with store.reading() as cursor:
-            demo = meta.get(cursor, "origin") == DEMO_ORIGIN
+            demo = meta.is_demo(cursor)
         request = Request(action=action, keys=list(selection.keys), group=selection.group, dry_run=True,
                           runtime_url="sandbox:" if demo else None, to=to)
         plan = build(store, request, policy)
