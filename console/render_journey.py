@@ -10,8 +10,9 @@ from queries.redact import mask_cards
 def print_journey(detail: Journey) -> None:
     output.emit_line(f"order {detail.order_id}  {detail.order_name or ''}  channel {detail.channel or '-'}  "
                      f"store {detail.store_id or '-'}")
-    output.emit_line(f"state {detail.state or '-'} for {output.seconds(detail.age_seconds)} "
-                     f"(as of {detail.at:%Y-%m-%d %H:%M:%S}Z)")
+    reached = (f"state {detail.state} for {output.seconds(detail.age_seconds)}" if detail.state
+               else "no state reached yet")  # no event placed it: its dead letters or spans only
+    output.emit_line(f"{reached} (as of {detail.at:%Y-%m-%d %H:%M:%S}Z)")
     output.emit_line("\nstates")
     output.emit_table(["state", "at", "source", "times"],
                       [(s.state, s.at, s.source, s.times) for s in detail.states])

@@ -152,7 +152,8 @@ def load(
     other_orders: list[str] | None = None,
 ) -> Journey | None:
     """The journey of one order id, or None when the store has no such order."""
-    header = _rows(cursor, "order_header", {"order_id": order_id})
+    header = (_rows(cursor, "order_header", {"order_id": order_id})
+              or _rows(cursor, "order_unrolled", {"order_id": order_id}))
     return _journey(cursor, policy, header[0], at, other_orders or []) if header else None
 
 

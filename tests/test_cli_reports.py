@@ -109,3 +109,10 @@ def test_json_is_asked_for_with_json_as_on_every_command(db: str, report: tuple[
     clash = backroom("--db", db, *report, "--at", AT, "--json", "--format", "csv")
     assert clash.returncode == 2 and clash.stdout == ""
     assert clash.stderr.count("\n") == 1 and "--json and --format csv" in clash.stderr
+
+
+def test_an_order_known_only_by_its_dead_letter_is_shown(db: str, store: Store) -> None:
+    add_rows(store, Table.DLQ_MESSAGES, [dead_letter("dl-7", "erp.orders.dlq", "SO-7")])
+    result = backroom("--db", db, "order", "SO-7", "--at", AT)
+    assert result.returncode == 0, result.stderr
+    assert "no state reached yet" in result.stdout and "dl-7" in result.stdout

@@ -48,6 +48,26 @@ def test_every_kind_of_key_finds_the_order(estate: Store, key: str) -> None:
         assert journey.resolve(cursor, key)[0] == "SO-1042"
 
 
+@pytest.mark.parametrize(("key", "order_id"), [
+    ("SO-3001", "SO-3001"), ("dl-9", "SO-3001"), ("SO-3002", "SO-3002"), ("e" * 32, "SO-3002")])
+def test_an_order_no_event_named_is_found_by_its_dead_letters_and_spans(
+        estate: Store, key: str, order_id: str) -> None:
+    # The capture itself died (SO-3001), or only a trace has seen the order so far (SO-3002):
+    # the support agent's order number must still open what backroom holds of it.
+    add_rows(estate, Table.DLQ_MESSAGES, [
+        dead_letter("dl-9", "erp.orders.dlq", "SO-3001", error_text="schema invalid")])
+    add_rows(estate, Table.SPANS, [
+        span("e" * 32, "e" * 16, "storefront-webhooks", "POST /orders", minutes(40), 80,
+             order_id="SO-3002")])
+    with estate.reading() as cursor:
+        found = journey.find(cursor, load(), key, minutes(60))
+        hits = search.search(cursor, key).orders
+    assert found is not None and found.order_id == order_id and found.state is None
+    assert [d.id for d in found.dlq] == (["dl-9"] if order_id == "SO-3001" else [])
+    assert [s.span_id for s in found.spans] == ([] if order_id == "SO-3001" else ["e" * 16])
+    assert [hit.order_id for hit in hits] == [order_id]
+
+
 def test_an_email_finds_all_its_orders_newest_first_whatever_its_case(estate: Store) -> None:
     with estate.reading() as cursor:
         assert journey.resolve(cursor, "DANA@example.COM") == ["SO-2001", "SO-1042"]

@@ -124,8 +124,9 @@ class JourneyScreen(ChangingActions, DataScreen):
             redactor.ident_content(detail.channel), ("  ·  store ", "$foreground-muted"),
             redactor.ident_content(detail.store_id), ("  ·  customer ", "$foreground-muted"),
             redactor.content(detail.customer_email)))
-        state = (detail.state or "no state").replace("_", " ")
-        parts = [f"{state} for {seconds(detail.age_seconds)}", counted(len(detail.events), "event"),
+        state = (f"{detail.state.replace('_', ' ')} for {seconds(detail.age_seconds)}" if detail.state
+                 else "no state reached yet")  # no event placed it: its dead letters or spans only
+        parts = [state, counted(len(detail.events), "event"),
                  f"{counted(len(detail.spans), 'span')} in {counted(len(detail.trace_ids), 'trace')}",
                  counted(len(detail.dlq), "dead letter")]
         if detail.spans_truncated:

@@ -2,6 +2,11 @@
 hits AS (
     SELECT order_id, 1 AS how, 'order id' AS matched FROM orders WHERE order_id = $key
     UNION ALL
+    -- an order no event named yet: only its dead letters or spans know it
+    SELECT order_id, 1, 'order id' FROM dlq_messages WHERE order_id = $key
+    UNION ALL
+    SELECT order_id, 1, 'order id' FROM spans WHERE order_id = $key
+    UNION ALL
     SELECT order_id, 2, 'order name' FROM orders WHERE order_name = $order_name
     UNION ALL
     SELECT order_id, 3, 'trace id' FROM events WHERE trace_id = $trace_id AND order_id IS NOT NULL
