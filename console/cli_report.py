@@ -85,9 +85,11 @@ def sla_report(
         output.emit_rows(fmt.value, ["rule", "orders", "met", "breached", "open", "pending", "p50", "p95"], [
             (r.rule, r.orders, r.met, r.breached, r.open, r.pending, output.seconds(r.p50_seconds),
              output.seconds(r.p95_seconds)) for r in result.rules])
-        if fmt is Format.TABLE and result.breaches:
-            output.emit_line("")
-            output.emit_table(["order", "name", "rule", "status", "elapsed", "slowest hop", "took"], [
+        # Every breach with its slowest hop, for people and for the mailed Markdown report; CSV
+        # holds one table, the rules (--format json has both).
+        if fmt in (Format.TABLE, Format.MARKDOWN) and result.breaches:
+            output.emit_line("" if fmt is Format.TABLE else f"\n**Breaches** ({len(result.breaches):,})\n")
+            output.emit_rows(fmt.value, ["order", "name", "rule", "status", "elapsed", "slowest hop", "took"], [
                 (b.order_id, b.order_name, b.rule, b.status, output.seconds(b.elapsed_seconds),
                  b.slowest_hop, output.seconds(b.slowest_hop_seconds)) for b in result.breaches])
     if fail_on_breach and result.breaches:

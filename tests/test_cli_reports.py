@@ -74,6 +74,9 @@ def test_sla_report_formats_and_fail_on_breach(db: str) -> None:
     assert {"rule": "capture-to-reserve", "orders": "2", "met": "1", "open": "1"}.items() <= rows[0].items()
     markdown = backroom("--db", db, "sla", "report", "--at", AT, "--format", "markdown").stdout
     assert markdown.startswith("| rule | orders | met |") and "| capture-to-reserve | 2 | 1 | 0 | 1 |" in markdown
+    # the mailed report names the orders behind the numbers, with the hop that took longest
+    assert "\n\n**Breaches** (1)\n\n| order | name | rule | status |" in markdown
+    assert "| SO-2 | #1002 | capture-to-reserve | open | 2h 0m | captured -> (still waiting) | 2h 0m |" in markdown
     early = backroom("--db", db, "sla", "report", "--at", minutes(1).isoformat(), "--fail-on-breach")
     assert early.returncode == 0
 
