@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from console import output
-from console.options import DbOption, JsonOption, store_for
+from console.options import DbOption, JsonOption, UnmaskOption, store_for, unmask
 from queries import audit, dlq
 from queries.errors import BackroomError
 from queries.redact import mask_cards
@@ -82,15 +82,16 @@ def list_messages(
 @dlq_app.command("show")
 def show(
     message: Annotated[str, typer.Argument(help="The dead letter's id or message id.")],
-    db: DbOption = None, as_json: JsonOption = False,
+    db: DbOption = None, as_json: JsonOption = False, show_personal: UnmaskOption = False,
 ) -> None:
     """One dead letter: where it died and why, its headers, its body decoded, its history."""
     with store_for(db).reading() as cursor:
         found = dlq.show(cursor, message)
     if found is None:
         raise UnknownMessage(f"no dead letter matches {message!r}")
-    document = found.model_dump(mode="json")
-    document["body"]["text"] = mask_cards(document["body"]["text"])
+    if show_personal:
+        unmask(store_for(db), f"dlq show {found.id}")
+    document = found.model_dump(mode="json")  # output masks what it writes
     if as_json:
         output.emit_json(document)
         return

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from console import fast_order
-from console.options import AtOption, DbOption, JsonOption
+from console.options import AtOption, DbOption, JsonOption, UnmaskOption, store_for, unmask
 
 
 def register(app: typer.Typer) -> None:
@@ -19,6 +19,9 @@ def register(app: typer.Typer) -> None:
 def order(
     key: Annotated[str, typer.Argument(help="Order id, #name, trace id, message id or email.")],
     at: AtOption = None, db: DbOption = None, as_json: JsonOption = False,
+    show_personal: UnmaskOption = False,
 ) -> None:
     """One order's journey: states, events, spans, dead letters, SLA status."""
+    if show_personal:  # never on the fast path: it takes only the plainest command lines
+        unmask(store_for(db), f"order {key}")
     fast_order.show(key, at, db, as_json)

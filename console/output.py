@@ -9,11 +9,38 @@ from typing import Any
 import orjson
 
 from console.safe_text import inert, inert_line
+from queries.redact import mask_cards, mask_personal
+
+# RELIABILITY.md P1/P3: card numbers are masked in every output; emails and phone numbers too,
+# unless the command was asked to show them (`--unmask`, which leaves an audit row).
+_personal_shown = False
+
+
+def show_personal_data() -> None:
+    """From now on this process writes emails and phone numbers as they are (cards stay masked)."""
+    global _personal_shown
+    _personal_shown = True
+
+
+def masked(text: str) -> str:
+    return mask_cards(text) if _personal_shown else mask_personal(text)
+
+
+def _masked_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return masked(value)
+    if isinstance(value, list):
+        return [_masked_strings(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _masked_strings(item) for key, item in value.items()}
+    return value
 
 
 def emit_json(document: Any) -> None:
-    """Stable, colourless JSON on stdout (sorted keys, UTC times as ISO 8601)."""
-    sys.stdout.buffer.write(orjson.dumps(document, option=_JSON_OPTIONS, default=_plain))
+    """Stable, colourless JSON on stdout (sorted keys, UTC times as ISO 8601), strings masked."""
+    plain = orjson.loads(orjson.dumps(document, option=orjson.OPT_UTC_Z | orjson.OPT_PASSTHROUGH_DATACLASS,
+                                      default=_plain))
+    sys.stdout.buffer.write(orjson.dumps(_masked_strings(plain), option=_JSON_OPTIONS, default=_plain))
     sys.stdout.buffer.write(b"\n")
     sys.stdout.flush()
 
@@ -33,7 +60,7 @@ def _plain(value: Any) -> Any:
 
 def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """A plain aligned table: readable in a terminal, greppable in a pipe, no markup interpreted."""
-    cells = [[inert_line(_cell(value)) for value in row] for row in rows]
+    cells = [[inert_line(masked(_cell(value))) for value in row] for row in rows]
     widths = [len(header) for header in headers]
     for row in cells:
         widths = [max(width, len(cell)) for width, cell in zip(widths, row)]
@@ -43,12 +70,12 @@ def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
 
 def emit_line(text: str) -> None:
-    sys.stdout.write(inert(text) + "\n")
+    sys.stdout.write(inert(masked(text)) + "\n")
 
 
 def note(text: str) -> None:
     """A diagnostic for people, on stderr so that stdout stays data."""
-    sys.stderr.write(inert(text) + "\n")
+    sys.stderr.write(inert(masked(text)) + "\n")
 
 
 def _cell(value: Any) -> str:
@@ -66,12 +93,13 @@ def emit_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(headers)
-    writer.writerows([["" if value is None else inert_line(str(value)) for value in row] for row in rows])
+    writer.writerows([["" if value is None else inert_line(masked(str(value))) for value in row]
+                      for row in rows])
 
 
 def emit_markdown(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     def cell(value: Any) -> str:
-        return inert_line(_cell(value)).replace("|", "\\|")
+        return inert_line(masked(_cell(value))).replace("|", "\\|")
 
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]

@@ -119,3 +119,30 @@ def test_an_order_known_only_by_its_dead_letter_is_shown(db: str, store: Store) 
     result = backroom("--db", db, "order", "SO-7", "--at", AT)
     assert result.returncode == 0, result.stderr
     assert "no state reached yet" in result.stdout and "dl-7" in result.stdout
+
+
+def test_personal_data_is_masked_unless_unmasked_which_is_audited(db: str, tmp_path: Path) -> None:
+    # RELIABILITY.md P3: emails and phones masked by default, in the CLI as in the console.
+    order = backroom("--db", db, "order", "#1001", "--at", AT, "--json")
+    assert json.loads(order.stdout)["customer_email"] == "a***@example.com"
+    assert "a@example.com" not in backroom("--db", db, "search", "a@example.com").stdout
+    shown = backroom("--db", db, "order", "#1001", "--at", AT, "--json", "--unmask")
+    assert json.loads(shown.stdout)["customer_email"] == "a@example.com"
+    trail = json.loads(backroom("--db", db, "audit", "--json").stdout)["actions"]
+    assert [(a["action"], a["target"], a["outcome"]) for a in trail] == [
+        ("unmask", "order #1001", "personal data shown")]
+    support = tmp_path / "support.toml"
+    support.write_text('[console]\nrole = "support"\n')
+    refused = backroom("--db", db, "--config", str(support), "order", "#1001", "--unmask")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr == "backroom: the support role does not see personal data unmasked (policy console.role)\n"
+
+
+def test_a_dead_letters_body_shows_emails_and_phones_masked(db: str, store: Store) -> None:
+    add_rows(store, Table.DLQ_MESSAGES, [dead_letter(
+        "dl-8", "erp.orders.dlq", "SO-1", body=b'{"email": "ann.lee@example.com", "phone": "+49 30 1234567"}',
+        headers='{"x-customer": "ann.lee@example.com"}', content_type="application/json")])
+    for args in ((), ("--json",)):
+        out = backroom("--db", db, "dlq", "show", "dl-8", *args).stdout
+        assert "ann.lee@example.com" not in out and "1234567" not in out
+        assert "a***@example.com" in out and "***67" in out
