@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -50,6 +51,14 @@ _JSON_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z
                  | orjson.OPT_PASSTHROUGH_DATACLASS)
 
 
+def when(value: datetime) -> str:
+    """An instant for people, in UTC: 2026-12-03 16:37:09Z, with milliseconds when it has any."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{text}.{value.microsecond // 1000:03d}Z" if value.microsecond else f"{text}Z"
+
+
 def _plain(value: Any) -> Any:
     """What orjson cannot write itself: a result dataclass as a dict, anything else as text."""
     fields = getattr(value, "__dataclass_fields__", None)
@@ -81,6 +90,8 @@ def note(text: str) -> None:
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, datetime):
+        return when(value)
     if isinstance(value, float):
         return f"{value:,.1f}"
     if isinstance(value, int) and not isinstance(value, bool):

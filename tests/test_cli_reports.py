@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,9 @@ def test_a_dead_letters_body_shows_emails_and_phones_masked(db: str, store: Stor
         out = backroom("--db", db, "dlq", "show", "dl-8", *args).stdout
         assert "ann.lee@example.com" not in out and "1234567" not in out
         assert "a***@example.com" in out and "***67" in out
+
+
+def test_tables_for_people_show_instants_in_utc_with_a_z(db: str) -> None:
+    text = backroom("--db", db, "order", "#1001", "--at", AT).stdout
+    assert re.search(r"\ncaptured\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{3})?Z\s", text), text
+    assert "+00:00" not in text
