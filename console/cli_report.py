@@ -24,6 +24,7 @@ FormatOption = Annotated[Format, typer.Option("--format", help="table, json, csv
 SinceOption = Annotated[str | None, typer.Option(
     "--since", help="Count back this long from --at (e.g. 24h, 30m).")]
 
+
 def chosen(fmt: Format, as_json: bool) -> Format:
     """The output format: `--json` is `--format json`, as on every other command (DESIGN.md)."""
     if as_json and fmt not in (Format.TABLE, Format.JSON):

@@ -29,7 +29,6 @@ app = typer.Typer(
 )
 
 
-
 def _version(value: bool) -> None:
     if value:
         from importlib.metadata import version  # only here: it costs the other commands ~40 ms

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from console.app import BackroomApp
 
 
-
 @dataclass
 class DiscardPlanned(Message, bubble=False):
     """The selection resolved: the dead letters a discard would archive, or why it could not be read."""
