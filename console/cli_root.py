@@ -173,5 +173,17 @@ def modules_for(argv: list[str]) -> tuple[str, ...]:
 
 def run(argv: list[str]) -> int:
     """Run a command line through Typer, turning every failure into one line on stderr and an exit code."""
+    _quiet_library_logs()
     register(modules_for(argv))
     return run_safely(typer.main.get_command(app), argv)
+
+
+def _quiet_library_logs() -> None:
+    """The AMQP client libraries log their own errors on stderr (Python's last-resort handler);
+    ours already name each failure in one line, so theirs are not shown."""
+    import logging
+
+    for name in ("aiormq", "aio_pika"):
+        library = logging.getLogger(name)
+        library.addHandler(logging.NullHandler())
+        library.propagate = False

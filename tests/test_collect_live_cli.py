@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +106,17 @@ def test_a_refused_peek_says_why_without_the_password(tmp_path: Path) -> None:
     assert process.returncode == 2
     assert canary.encode() not in out + err
     assert b"guest:***@127.0.0.1" in out
+
+
+def test_an_unreachable_broker_is_one_line_on_stderr(tmp_path: Path) -> None:
+    # aiormq logged its own 'error when creating transport: <AMQPConnectionError …>' beside ours.
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = collect(["--rabbitmq", f"amqp://guest:guest@127.0.0.1:{port}/", "--queue", "q",
+                       "--once", "--db", str(tmp_path / "s.duckdb")], tmp_path / "home")
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert err.decode().splitlines() == [
+        f"backroom: amqp://***:***@127.0.0.1:{port}/ q: AMQPConnectionError: [Errno 111] "
+        f"Connect call failed ('127.0.0.1', {port})"]
