@@ -44,7 +44,7 @@ class HelpScreen(ModalScreen[None]):
             action = binding.action.split("(")[0]
             if action in _GLOBAL_ACTIONS or active.node is self.app or not binding.id:
                 continue  # app keys are listed under "Everywhere"; widgets' own keys are the usual ones
-            state = "" if active.enabled else "  (not in this build yet)"
+            state = "" if active.enabled else "  (not available now)"  # e.g. no next page
             rows.append((binding.key_display or key, binding.description + state))
         rows += [("enter", "open the highlighted row"), ("↑ ↓ pgup pgdn", "move in the table")]
         return rows

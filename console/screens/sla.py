@@ -121,11 +121,11 @@ class SlaScreen(DataScreen):
 
     def _show_filters(self) -> None:
         def part(key: str, label: str, value: str) -> Content:
-            return Content.assemble((key, "bold $text-primary"), f" {label} ", (value, "bold"), "    ")
+            return Content.assemble((key, "bold $text-primary"), f" {label} ", (value, "bold"), "   ")
         self.query_one("#filters", Static).update(Content.assemble(
             part("c", "channel", self.channel or "all"), part("w", "window", WINDOWS[self.window][0]),
             part("o", "show", self.shows), part("s", "store", inert_line(self.store or "any")),
-            part("enter", "rule", self.rule or "all")))
+            part("⏎", "rule", self.rule or "all")))  # ⏎ as the bottom line writes enter
 
     def refresh_status(self) -> None:
         table = self.query_one("#breaches", RowsTable)
