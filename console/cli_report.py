@@ -116,5 +116,9 @@ def lag_report(
     if fmt is Format.TABLE and result.quiet_stores:
         quiet = ", ".join(f"{q.store_id} ({output.seconds(q.quiet_seconds)})" for q in result.quiet_stores[:20])
         output.note(f"quiet stores: {quiet}")
+    elif fmt is Format.MARKDOWN and result.quiet_stores:  # the mailed report names them all
+        output.emit_line(f"\n**Quiet stores** ({len(result.quiet_stores):,})\n")
+        output.emit_markdown(["store", "last event", "quiet for"], [
+            (q.store_id, q.last_event_at, output.seconds(q.quiet_seconds)) for q in result.quiet_stores])
 
 

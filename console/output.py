@@ -33,8 +33,13 @@ def _masked_strings(value: Any) -> Any:
     if isinstance(value, list):
         return [_masked_strings(item) for item in value]
     if isinstance(value, dict):
-        return {key: _masked_strings(item) for key, item in value.items()}
+        return {key: item if _identifier(key) else _masked_strings(item) for key, item in value.items()}
     return value
+
+
+def _identifier(key: str) -> bool:
+    """Ids that scripts pass back (dead letters, orders, traces, groups): never rewritten."""
+    return key in ("id", "group", "fingerprint") or key.endswith(("_id", "_ids"))
 
 
 def emit_json(document: Any) -> None:

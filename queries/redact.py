@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-# 13-19 digits, optionally grouped by spaces or dashes, as card numbers are written.
-_PAN = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
+# 13-19 digits, optionally grouped by spaces or dashes, as card numbers are written; not a run of
+# digits inside a word (a hex id such as a21ee4111111111111111a1e8 holds no card number).
+_PAN = re.compile(r"(?<![0-9A-Za-z])(?:\d[ -]?){12,18}\d(?![0-9A-Za-z])")
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 _PHONE = re.compile(r"\+\d[\d ()-]{7,}\d")  # international form only: bare digit runs are too often dates or ids
 # What any of the three needs somewhere in the text: one search spares most texts three passes.

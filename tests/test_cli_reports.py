@@ -153,3 +153,18 @@ def test_tables_for_people_show_instants_in_utc_with_a_z(db: str) -> None:
     text = backroom("--db", db, "order", "#1001", "--at", AT).stdout
     assert re.search(r"\ncaptured\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{3})?Z\s", text), text
     assert "+00:00" not in text
+
+
+def test_the_markdown_lag_report_names_the_quiet_stores(db: str) -> None:
+    markdown = backroom("--db", db, "lag", "--at", AT, "--format", "markdown").stdout
+    assert "\n\n**Quiet stores** (1)\n\n| store | last event | quiet for |\n" in markdown
+    assert re.search(r"\| 0007 \| \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \| 2h 0m \|", markdown), markdown
+
+
+def test_identifiers_in_json_are_never_masked(db: str, store: Store) -> None:
+    # Scripts pass ids back to replay them: even one that looks like a card number stays whole.
+    add_rows(store, Table.DLQ_MESSAGES, [dead_letter("4111111111111111", "erp.orders.dlq", "SO-1")])
+    listed = json.loads(backroom("--db", db, "dlq", "list", "--json").stdout)["messages"]
+    assert "4111111111111111" in [m["id"] for m in listed]
+    assert json.loads(backroom("--db", db, "dlq", "show", "4111111111111111", "--json").stdout)["id"] == \
+        "4111111111111111"

@@ -20,3 +20,10 @@ def test_numbers_that_are_not_cards_are_left_alone() -> None:
 def test_personal_data_is_masked_for_support() -> None:
     masked = mask_personal("Dana.Smith@example.com called from +44 20 7946 0958")
     assert masked == "D***@example.com called from ***58"
+
+
+def test_a_digit_run_inside_an_identifier_is_no_card_number() -> None:
+    # A dead letter's hex id once came out of `dlq list` as 'a21ee**** **** **** 1626a1e8'.
+    ident = "a21ee4111111111111111a1e8"
+    assert mask_personal(ident) == ident and mask_cards(f"id {ident}") == f"id {ident}"
+    assert mask_cards("card: 4111111111111111.") == "card: **** **** **** 1111."
