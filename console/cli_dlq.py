@@ -10,7 +10,6 @@ from console import output
 from console.options import DbOption, JsonOption, UnmaskOption, store_for, unmask
 from queries import audit, dlq
 from queries.errors import BackroomError
-from queries.redact import mask_cards
 
 dlq_app = typer.Typer(help="Dead letters: failure groups, list, show, replay, reroute.", no_args_is_help=True)
 StatusOption = Annotated[list[str] | None, typer.Option(
@@ -52,7 +51,7 @@ def groups(status: StatusOption = None, db: DbOption = None, as_json: JsonOption
         return
     output.emit_table(["group", "count", "orders", "reason", "queue", "first seen", "last seen", "error"], [
         (g.group, g.count, g.orders, g.reason, g.queue, g.first_seen, g.last_seen,
-         mask_cards((g.sample_error or "")[:80])) for g in found])
+         (g.sample_error or "")[:80]) for g in found])  # output masks cards, emails, phones
 
 
 @dlq_app.command("list")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from console import output
 from queries.journey import Journey
-from queries.redact import mask_cards
 
 
 def print_journey(detail: Journey) -> None:
@@ -26,7 +25,7 @@ def print_journey(detail: Journey) -> None:
     if detail.dlq:
         output.emit_line("\ndead letters")
         output.emit_table(["id", "queue", "reason", "count", "status", "error"], [
-            (d.id, d.queue, d.reason, d.count, d.status, mask_cards((d.error_text or "")[:70]))
+            (d.id, d.queue, d.reason, d.count, d.status, (d.error_text or "")[:70])
             for d in detail.dlq])
     output.emit_line("\nsla")
     output.emit_table(["rule", "status", "elapsed", "slowest hop"], [

@@ -11,7 +11,7 @@ _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za
 _PHONE = re.compile(r"\+\d[\d ()-]{7,}\d")  # international form only: bare digit runs are too often dates or ids
 # What any of the three needs somewhere in the text: one search spares most texts three passes.
 _MAYBE_CARD = re.compile(r"\d(?:[ -]?\d){12}")
-_MAYBE_PERSONAL = re.compile(r"@|\+\d|\d(?:[ -]?\d){12}")
+_MAYBE_PERSONAL = re.compile(r"@|\+\d|" + _MAYBE_CARD.pattern)
 
 
 def _luhn(digits: str) -> bool:

@@ -217,7 +217,7 @@ async def _handle(run: _Run, taken: list[Taken], read_ahead: Reader | None) -> t
     run.source.hold(hold)
     if ack_only:
         await run.source.ack(ack_only)
-        run.journal.write(ACKED, [(t.dlq_id, _replay_id(run, t.dlq_id)) for t in ack_only], sync=False)
+        run.journal.write(ACKED, [(t.dlq_id, run.journal.replay_id(t.dlq_id)) for t in ack_only], sync=False)
         for item in ack_only:
             run.done.add(item.dlq_id)
             run.summary.moved.append(item.dlq_id)
@@ -232,13 +232,6 @@ async def _handle(run: _Run, taken: list[Taken], read_ahead: Reader | None) -> t
     await _throttle(run, len(sends))
     results = await run.runtime.send([p.outbound for p in sends])
     return await _settle(run, sends, send_taken, results, read_ahead)
-
-
-def _replay_id(run: _Run, dlq_id: str) -> str:
-    """The replay id the journal holds for a dead letter that classify() found confirmed."""
-    entry = run.journal.state(dlq_id)
-    assert entry is not None, "classify() acknowledges only what the journal confirmed"
-    return entry.replay_id
 
 
 async def _settle(run: _Run, sends: list[Prepared], taken: list[Taken], results: list[Any],

@@ -77,6 +77,12 @@ class Journal:
     def state(self, dlq_id: str) -> Entry | None:
         return self.entries.get(dlq_id)
 
+    def replay_id(self, dlq_id: str) -> str:
+        """The replay id of a dead letter this journal holds (classify() acks only those)."""
+        entry = self.entries.get(dlq_id)
+        assert entry is not None, f"no journal entry for {dlq_id}"
+        return entry.replay_id
+
     def write(self, state: str, items: list[tuple[str, str]], generation: dict[str, int] | None = None,
               sync: bool = True) -> None:
         """Record `state` for (dead letter id, replay id) pairs; fsync before returning."""
