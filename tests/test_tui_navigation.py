@@ -226,3 +226,19 @@ async def test_the_title_of_a_screen_without_an_as_of_time_ends_with_the_role(es
         await pilot.press("2")  # orders, before any search: nothing is "as of" yet
         await settle(pilot)
         assert str(app.screen.query_one(TitleBar).render()).endswith("○ paused · oncall ")
+
+
+@pytest.mark.parametrize(("size", "begins", "ends"), [
+    ((80, 24), " 1 overview", "○ paused · support "),  # SSH's usual terminal: no brand, no time
+    ((95, 24), " backroom  1 overview", "○ paused · support "),
+    ((100, 24), " backroom  1 overview", "○ paused · support · 12:00Z "),
+])
+async def test_a_narrow_title_keeps_live_state_and_role(
+    estate: Path, size: tuple[int, int], begins: str, ends: str,
+) -> None:
+    app = create_app(estate, now=NOW, live=None, role="support")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        title = str(app.screen.query_one(TitleBar).render())
+        assert title.startswith(begins) and title.endswith(ends)
+        assert "6 audit" in title and len(title) == size[0]

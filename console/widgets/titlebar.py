@@ -21,16 +21,24 @@ class TitleBar(Widget):
     def render(self) -> Content:
         app = self.app
         current = getattr(app, "current_mode", "")
-        parts: list[tuple[str, str] | str] = [(" backroom ", "bold $text-primary"), " "]
+        screens: list[tuple[str, str] | str] = []
         for index, (mode, label) in enumerate(SCREENS, start=1):
             style = "bold reverse $text-accent" if mode == current else ""
-            parts += [(f"{index}", "$text-primary"), (f" {label} ", style), " "]
-        left = Content.assemble(*parts)
-        right = Content.assemble(*self._status())
+            screens += [(f"{index}", "$text-primary"), (f" {label} ", style), " "]
+        brand: list[tuple[str, str] | str] = [(" backroom ", "bold $text-primary"), " "]
+        status = self._status()
+        # Narrower terminals (80 columns over SSH) give up the as-of time first (each screen
+        # shows it under the title), then the brand; live and role stay while they fit.
+        for left, right in ((brand + screens, status), (brand + screens, status[:3]),
+                            ([" ", *screens], status[:3])):
+            fitted = self._fit(Content.assemble(*left), Content.assemble(*right, " "))
+            if fitted is not None:
+                return fitted
+        return Content.assemble(" ", *screens)
+
+    def _fit(self, left: Content, right: Content) -> Content | None:
         gap = self.size.width - left.cell_length - right.cell_length
-        if gap < 1:
-            return left
-        return Content.assemble(left, " " * gap, right)
+        return None if gap < 1 else Content.assemble(left, " " * gap, right)
 
     def _status(self) -> list[tuple[str, str] | str]:
         app = self.app
@@ -47,4 +55,4 @@ class TitleBar(Widget):
             " · ", (context.role, role_style)]
         if stamp:  # a screen without an as-of time (orders' search) ends with the role
             status += [" · ", (stamp, "$foreground-muted")]
-        return [*status, " "]
+        return status
