@@ -272,7 +272,11 @@ class QueueCollector:
         return None
 
     def _scrub(self, text: str) -> str:
-        password = urlsplit(self.source.url).password
+        # The URL itself first, so it reads as everywhere else (`guest:***@`) even when the
+        # user name is the password; then the password wherever else it appears.
+        url, shown = self.source.url, masked(self.source.url)
+        password = urlsplit(url).password
+        pieces = text.replace(url, shown).split(shown)
         for secret in filter(None, (password, password and unquote(password))):
-            text = text.replace(secret, "***")
-        return text.replace(self.source.url, masked(self.source.url))
+            pieces = [piece.replace(secret, "***") for piece in pieces]
+        return shown.join(pieces)
