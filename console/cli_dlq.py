@@ -51,7 +51,7 @@ def groups(status: StatusOption = None, db: DbOption = None, as_json: JsonOption
         return
     output.emit_table(["group", "count", "orders", "reason", "queue", "first seen", "last seen", "error"], [
         (g.group, g.count, g.orders, g.reason, g.queue, g.first_seen, g.last_seen,
-         (g.sample_error or "")[:80]) for g in found])  # output masks cards, emails, phones
+         output.clipped(output.masked(g.sample_error or ""), 80)) for g in found])  # masked before the cut
 
 
 @dlq_app.command("list")

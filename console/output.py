@@ -83,6 +83,11 @@ def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     sys.stdout.write("\n".join(lines) + "\n")
 
 
+def clipped(text: str, longest: int) -> str:
+    """`text` cut to `longest` characters, the cut marked with an ellipsis."""
+    return text if len(text) <= longest else text[: longest - 1] + "…"
+
+
 def emit_line(text: str) -> None:
     sys.stdout.write(inert(masked(text)) + "\n")
 
