@@ -1,8 +1,9 @@
-"""CLI commands that report what backroom knows: search, sla report, lag (order: cli_order.py)."""
+"""CLI commands that report what backroom knows: search, sla report, lag, rejects (order: cli_order.py)."""
 
 from __future__ import annotations
 
 import enum
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -10,7 +11,7 @@ import typer
 from console import output
 from console.options import AtOption, DbOption, JsonOption, store_for
 from console.timeargs import at_or_now, duration, instant
-from queries import lag, policy, search, sla
+from queries import lag, policy, rejects, search, sla
 
 
 class Format(enum.StrEnum):
@@ -38,6 +39,7 @@ sla_app = typer.Typer(help="SLA breaches per rule, open and closed.", no_args_is
 def register(app: typer.Typer) -> None:
     app.command("search")(search_orders)
     app.command("lag")(lag_report)
+    app.command("rejects")(rejects_list)
     app.add_typer(sla_app, name="sla")
 
 
@@ -122,3 +124,29 @@ def lag_report(
             (q.store_id, q.last_event_at, output.seconds(q.quiet_seconds)) for q in result.quiet_stores])
 
 
+
+
+def rejects_list(
+    since: Annotated[str | None, typer.Option("--since", help="Only rejects of the last 24h, 30m, ...")] = None,
+    source: Annotated[str | None, typer.Option(help="Only files (or live sources) whose name holds this.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Only reasons that hold this text.")] = None,
+    page: Annotated[int, typer.Option(min=1, help="Which page (200 a page, newest first).")] = 1,
+    fmt: FormatOption = Format.TABLE, db: DbOption = None, as_json: JsonOption = False,
+) -> None:
+    """The quarantine: records ingest and collect could not store, with file, line and reason."""
+    fmt = chosen(fmt, as_json)
+    back = duration(since)
+    cutoff = datetime.now(UTC) - back if back is not None else None
+    with store_for(db).reading() as cursor:
+        found = rejects.quarantined(cursor, since=cutoff, source=source, reason=reason,
+                                    offset=(page - 1) * rejects.PAGE)
+    if fmt is Format.JSON:
+        output.emit_json(found.model_dump(mode="json"))
+        return
+    output.emit_rows(fmt.value, ["rejected at", "source", "line", "excerpt", "reason"], [
+        (r.rejected_at, r.source, r.line,
+         r.excerpt if fmt is Format.CSV else output.clipped(output.masked(r.excerpt or ""), 40), r.reason)
+        for r in found.rejects])
+    if fmt is Format.TABLE:
+        shown = len(found.rejects)
+        output.note(f"{found.offset + 1 if shown else 0}–{found.offset + shown} of {found.total:,}")

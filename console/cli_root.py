@@ -17,7 +17,7 @@ from console.options import DbOption, JsonOption, store_for
 from queries import policy
 
 if TYPE_CHECKING:
-    from collectors import ProgressInfo
+    from collectors import IngestReport, ProgressInfo
 
 app = typer.Typer(
     name="backroom",
@@ -113,8 +113,28 @@ def ingest(
         output.emit_json(report.to_json())
     else:
         output.emit_line(report.summary_line())
+        _show_rejects(report)
     if strict and report.rejects:
         raise typer.Exit(1)
+
+
+SHOWN_REJECTS = 10
+
+
+def _show_rejects(report: IngestReport) -> None:
+    """The first rejects of this ingest, where and why, and where to find the rest."""
+    if not report.rejects:
+        return
+    samples = report.reject_samples[:SHOWN_REJECTS]
+    if samples:  # none when the files were read before, unchanged: their rejects are stored
+        output.emit_line("")
+        output.emit_table(["source", "line", "reason"], [(r.source, r.line, r.reason) for r in samples])
+    more = report.rejects - len(samples)
+    if not samples:
+        output.note(f"{more:,} rejected when these files were read before: 'backroom rejects' lists them")
+    else:
+        output.note(f"{more:,} more: 'backroom rejects' lists them all" if more > 0
+                    else "'backroom rejects' lists them with an excerpt of each")
 
 
 policy_app = typer.Typer(help="The effective policy: correlation, states, SLA rules, inventory.",
@@ -138,7 +158,7 @@ def policy_show(as_json: JsonOption = False) -> None:
 # The modules that hold the other commands. A process registers only the ones its command needs:
 # `order` is what on-call runs at 3 a.m., and the replay and dead-letter modules cost it ~20 ms.
 COMMAND_MODULES = {"order": ("cli_order",), "search": ("cli_report",), "lag": ("cli_report",),
-                   "sla": ("cli_report",), "tui": ("cli_tui",), "collect": ("cli_collect",),
+                   "sla": ("cli_report",), "rejects": ("cli_report",), "tui": ("cli_tui",), "collect": ("cli_collect",),
                    "audit": ("cli_dlq",), "dlq": ("cli_dlq", "cli_replay")}
 ALL_MODULES = ("cli_order", "cli_report", "cli_tui", "cli_collect", "cli_dlq", "cli_replay")
 

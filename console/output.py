@@ -114,8 +114,15 @@ def emit_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(headers)
-    writer.writerows([["" if value is None else inert_line(masked(str(value))) for value in row]
+    writer.writerows([["" if value is None else inert_line(masked(_csv_cell(value))) for value in row]
                       for row in rows])
+
+
+def _csv_cell(value: Any) -> str:
+    """A CSV cell: instants in ISO 8601 UTC, as in the JSON (2026-12-03T16:37:09.426000Z)."""
+    if isinstance(value, datetime):
+        return orjson.dumps(value, option=orjson.OPT_UTC_Z).decode().strip('"')
+    return str(value)
 
 
 def emit_markdown(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
