@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.widgets import Static
 
 from console.app import create_app
 from console.messages import DeadLetterLoaded, GroupsLoaded, JourneyLoaded, OrdersFound
@@ -242,3 +243,19 @@ async def test_a_narrow_title_keeps_live_state_and_role(
         title = str(app.screen.query_one(TitleBar).render())
         assert title.startswith(begins) and title.endswith(ends)
         assert "6 audit" in title and len(title) == size[0]
+
+
+async def test_the_groups_screen_says_why_on_an_80x24_terminal(estate: Path) -> None:
+    # The table's error column is off screen at 80 columns; the sample below it must not be.
+    app = create_app(estate, now=NOW, live=None, screen="dlq")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one("#preview-panel")
+        assert app.screen.has_class("-short") and panel.display and panel.region.height >= 3
+        groups = app.screen.last.groups
+        index = next(number for number, group in enumerate(groups) if group.sample_error)
+        for _ in range(index):
+            await pilot.press("down")
+        await settle(pilot)
+        shown = str(app.screen.query_one("#preview", Static).render())
+        assert shown.startswith(groups[index].sample_error[:20])
