@@ -12,13 +12,13 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
-from textual.widget import Widget
+from textual.widget import AwaitMount, Widget
 
 from console.idle_gc import CHECK_SECONDS, IdleCollector
 from console.messages import Loaded
 from console.screens import commands
 from console.screens.audit import AuditScreen
-from console.screens.base import BackroomScreen, DataScreen
+from console.screens.base import BackroomScreen, DataScreen, takes_text
 from console.screens.dlq import FailureGroupsScreen
 from console.screens.dlq_message import DeadLetterScreen
 from console.screens.help import HelpScreen
@@ -35,6 +35,7 @@ from queries import Store, audit, policy
 from queries.errors import BackroomError
 
 SCREEN_NAMES = tuple(name for name, _label in SCREENS)
+_TYPED_AHEAD = {"show_screen", "command_line", "help"}  # the app's priority bindings
 # A drill-down whose first answer takes longer than this is shown without it, with its spinner.
 PUSH_AFTER = 0.15
 
@@ -63,10 +64,13 @@ class BackroomApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012 (Textual reads them per class)
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
-        *[Binding(str(index), f"show_screen('{name}')", name, show=False, id=f"screen.{name}")
-          for index, name in enumerate(SCREEN_NAMES, start=1)],
-        Binding("colon", "command_line", "command", key_display=":", id="app.command"),
-        Binding("question_mark", "help", "keys", key_display="?", id="app.help"),
+        # Priority: run when the key arrives, so that what is typed right after (':q⏎' at k9s
+        # speed, over SSH) finds the prompt or screen open; non-priority bindings run only once
+        # the key has bubbled up, after the keys behind it went to the old focus and were lost.
+        *[Binding(str(index), f"show_screen('{name}')", name, show=False, priority=True,
+                  id=f"screen.{name}") for index, name in enumerate(SCREEN_NAMES, start=1)],
+        Binding("colon", "command_line", "command", key_display=":", priority=True, id="app.command"),
+        Binding("question_mark", "help", "keys", key_display="?", priority=True, id="app.help"),
         Binding("ctrl+r", "refresh", "refresh", show=False, id="app.refresh"),
         Binding("L", "toggle_live", "live on/off", show=False, id="app.live"),
         Binding("U", "toggle_unmask", "unmask", show=False, id="app.unmask"),
@@ -148,12 +152,15 @@ class BackroomApp(App[None]):
     def _theme_changed(self, _theme: object) -> None:
         self._tones = None  # screens subscribed after the app, so they redraw with the new tones
 
-    def action_show_screen(self, name: str) -> None:
-        """Switch to one of the six screens (1–6, ':' or the palette); esc comes back."""
+    def action_show_screen(self, name: str) -> AwaitMount | None:
+        """Switch to one of the six screens (1–6, ':' or the palette); esc comes back.
+
+        A key's binding awaits what this returns (the screen mounted), so the keys typed behind
+        '2' reach the orders screen's search box, not the screen that was left."""
         if name not in SCREEN_NAMES or name == self.current_mode:
-            return
+            return None
         self._history.append(self.current_mode)
-        self.switch_mode(name)
+        return self.switch_mode(name)
 
     def action_go_back(self) -> None:
         """Leave a drill-down; at a screen's root, return to the screen you came from."""
@@ -228,6 +235,12 @@ class BackroomApp(App[None]):
         """One dead letter, on top of the dead-letter screen."""
         self._root_of("dlq")
         self.open(DeadLetterScreen(key))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The screen and prompt keys are text in a text box, and belong to a dialog when one is up."""
+        if action in _TYPED_AHEAD:
+            return isinstance(self.screen, BackroomScreen) and not takes_text(self.focused)
+        return True
 
     def action_command_line(self, value: str = "") -> None:
         if isinstance(self.screen, BackroomScreen):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Static
+from textual import events
+from textual.widgets import Input, Static
 
-from console.app import create_app
+from console.app import BackroomApp, create_app
 from console.messages import DeadLetterLoaded, GroupsLoaded, JourneyLoaded, OrdersFound
 from console.screens.dlq_message import DeadLetterScreen
 from console.screens.help import HelpScreen
@@ -259,3 +260,40 @@ async def test_the_groups_screen_says_why_on_an_80x24_terminal(estate: Path) -> 
         await settle(pilot)
         shown = str(app.screen.query_one("#preview", Static).render())
         assert shown.startswith(groups[index].sample_error[:20])
+
+
+def type_ahead(app: BackroomApp, *keys: str) -> None:
+    """Keys as a fast typist (or an SSH connection catching up) sends them: all queued at once."""
+    names = {":": "colon", "/": "slash", "?": "question_mark", "\r": "enter", "#": "number_sign"}
+    for char in keys:
+        app.post_message(events.Key(names.get(char, char), char))
+
+
+async def test_a_command_typed_ahead_is_not_lost(estate: Path) -> None:
+    # ':' opened the prompt only after the keys behind it had gone to the table: ':q⏎' did not quit.
+    app = create_app(estate, now=NOW, live=None)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        type_ahead(app, *":q\r")
+        for _ in range(50):  # each pause waits for the queued messages, no clock involved
+            if not app.is_running:
+                break
+            await pilot.pause()
+        assert not app.is_running
+
+
+@pytest.mark.parametrize(("keys", "screen", "typed"), [
+    ("5/erp", "dlq", "erp"),  # a screen, then its filter
+    ("2#1042", "orders", "#1042"),  # the orders screen's search box takes what follows '2'
+    ("2:dl", "orders", ":dl"),  # ... and ':' there is text, not the command line
+])
+async def test_keys_typed_behind_a_screen_key_reach_that_screen(
+    estate: Path, keys: str, screen: str, typed: str,
+) -> None:
+    app = create_app(estate, now=NOW, live=None)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        type_ahead(app, *keys)
+        await settle(pilot)
+        assert app.current_mode == screen
+        assert isinstance(app.focused, Input) and app.focused.value == typed

@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Input, Static
+from textual.widgets import Input, Static, TextArea
 
 from console.messages import Loaded, QueryFailed
 from console.safe_text import inert_line
@@ -32,12 +32,17 @@ if TYPE_CHECKING:
 LOADING_AFTER = 0.4  # seconds: a query quicker than this shows no spinner (live refreshes stay calm)
 
 
+def takes_text(widget: Widget | None) -> bool:
+    """A text box has the keyboard: what is typed there is text, not a command key."""
+    return isinstance(widget, (Input, TextArea))
+
+
 class BackroomScreen(Screen[None]):
     """Title bar, one-line notice, the body, the prompt and the footer; esc goes back, '/' filters."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "go_back", "back", id="screen.back"),
-        Binding("slash", "filter", "filter", key_display="/", id="screen.filter"),
+        Binding("slash", "filter", "filter", key_display="/", priority=True, id="screen.filter"),  # see app
     ]
     LABEL = ""  # the screen's name in the help
     HELP = ""  # one paragraph: what this screen shows (for '?')
@@ -228,6 +233,8 @@ class DataScreen(BackroomScreen):
             self.turn_page()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter":  # a priority binding: '/' in a text box is text
+            return not takes_text(self.focused)
         if action == "page":
             step = parameters[0] if parameters and isinstance(parameters[0], int) else 1
             return True if self._page_target(step) is not None else None  # None: shown, dimmed

@@ -61,8 +61,8 @@ class OrdersScreen(DataScreen):
 
     def on_mount(self) -> None:
         self.query_one("#search", Input).value = inert_line(self.text)
-        if not self.text:
-            self.query_one("#search", Input).focus()
+        if not self.text:  # at once, not after a refresh: the digits typed behind '2' go there
+            self.set_focus(self.query_one("#search", Input))
 
     def search_for(self, text: str, *, later: bool = False) -> None:
         """Search for `text` from the first page: now, or (`later`) when this screen is shown again."""
