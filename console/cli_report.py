@@ -49,6 +49,9 @@ def search_orders(
     db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """Orders matching an id, order name, email, trace id, message id, SKU or store."""
+    if not text.strip():  # every order would match: a script passed an empty variable
+        raise typer.BadParameter("give something to search for (an id, #name, email, SKU, ...)",
+                                 param_hint="'TEXT'")
     with store_for(db).reading() as cursor:
         found = search.search(cursor, text, offset=(page - 1) * search.PAGE)
     if as_json:

@@ -43,6 +43,8 @@ def test_version() -> None:
     (["dlq", "replay"], "name dead letters by id"),
     (["sla", "report", "--at", "yesterday"], "--at 'yesterday' is not a time"),
     (["lag", "--by", "planet"], "'--by'"),
+    (["search", " "], "give something to search for"),  # an empty shell variable
+    (["audit", "--since", "yesterday"], "--since: 'yesterday' is not a duration"),
 ])
 def test_usage_errors_are_one_line_on_stderr_with_exit_code_2(args: list[str], says: str) -> None:
     result = backroom(*args)
