@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
 from console import output
 from console.options import DbOption, JsonOption, UnmaskOption, store_for, unmask
+from console.timeargs import duration
 from queries import audit, dlq
 from queries.errors import BackroomError
 
@@ -28,11 +30,14 @@ def register(app: typer.Typer) -> None:
 def audit_trail(
     who: Annotated[str | None, typer.Option(help="Only this operator's actions.")] = None,
     action: Annotated[str | None, typer.Option(help="replay, reroute, edit or discard.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only the last 24h, 8h, 30m, ... (e.g. last night's).")] = None,
     db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """The actions trail: every replay, reroute, edit and discard, who, when, and how it ended."""
+    back = duration(since)
+    cutoff = datetime.now(UTC) - back if back is not None else None
     with store_for(db).reading() as cursor:
-        found = audit.trail(cursor, who=who, action=action)
+        found = audit.trail(cursor, who=who, action=action, since=cutoff)
     if as_json:
         output.emit_json({"actions": [a.model_dump(mode="json") for a in found]})
         return

@@ -60,8 +60,10 @@ def record(cursor: duckdb.DuckDBPyConnection, action: str, message_ids: list[str
 
 
 def trail(cursor: duckdb.DuckDBPyConnection, who: str | None = None, action: str | None = None,
-          offset: int = 0, limit: int = PAGE) -> list[Action]:
-    cursor.execute(sql("audit_list"), {"who": who, "action": action, "offset": offset, "limit": limit})
+          offset: int = 0, limit: int = PAGE, since: datetime | None = None) -> list[Action]:
+    """Actions newest first, of one operator or kind, at or after `since`."""
+    cursor.execute(sql("audit_list"), {"who": who, "action": action, "since": since, "offset": offset,
+                                       "limit": limit})
     names = [column[0] for column in cursor.description]
     rows = [dict(zip(names, row)) for row in cursor.fetchall()]
     for row in rows:
