@@ -195,7 +195,8 @@ class ReplayModal(ModalScreen[bool]):
         return Content("\n").join([
             fact("from", redactor.ident_content(", ".join(message.queues) or "–")),
             fact("to", redactor.ident_content(", ".join(targets) or "–")),
-            fact("via", redactor.ident_content(summary.target if self.to is None or message.request is None
+            # the runtime alone: the target label says "original destination via …" for the audit
+            fact("via", redactor.ident_content(summary.target if message.request is None
                                                else redact_url(message.request.runtime))),
             fact("verdicts", Content("  ".join(f"{name} {count}" for name, count in counts.items()))),
             fact("sends", Content(f"{message.to_send} safe now; "
