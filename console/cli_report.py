@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -68,23 +69,29 @@ def search_orders(
                           [(h.dlq_id, h.order_id, f"{h.score:.2f}") for h in found.dead_letters])
 
 
+FromOption = Annotated[str | None, typer.Option("--from", help="Orders that started at or after this instant.")]
+ToOption = Annotated[str | None, typer.Option("--to", help="Orders that started before this instant.")]
+ChannelOption = Annotated[str | None, typer.Option(help="Only this channel (pos, ecommerce, bopis, marketplace).")]
+FailOnBreach = Annotated[bool, typer.Option("--fail-on-breach", help="Exit 1 when any breach is found.")]
+
+
+def _evaluated(since: str | None, from_: str | None, to: str | None, at: str | None, channel: str | None,
+               db: Path | None) -> sla.SlaReport:
+    when, rules, back = at_or_now(at), policy.load(), duration(since)
+    start, end = instant(from_, "--from"), instant(to, "--to")
+    with store_for(db).reading() as cursor:
+        return sla.report(cursor, rules, when, since=back, from_ts=start, to_ts=end, channel=channel)
+
+
 @sla_app.command("report")
 def sla_report(
-    since: SinceOption = None,
-    from_: Annotated[str | None, typer.Option("--from", help="Orders that started at or after this instant.")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Orders that started before this instant.")] = None,
-    at: AtOption = None,
-    channel: Annotated[str | None, typer.Option(help="Only this channel (pos, ecommerce, bopis, marketplace).")] = None,
-    fmt: FormatOption = Format.TABLE,
-    fail_on_breach: Annotated[bool, typer.Option("--fail-on-breach", help="Exit 1 when any breach is found.")] = False,
+    since: SinceOption = None, from_: FromOption = None, to: ToOption = None, at: AtOption = None,
+    channel: ChannelOption = None, fmt: FormatOption = Format.TABLE, fail_on_breach: FailOnBreach = False,
     db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """SLA per rule: orders in scope, met, breached, open; and every breach with its slowest hop."""
     fmt = chosen(fmt, as_json)
-    when, rules, back = at_or_now(at), policy.load(), duration(since)
-    start, end = instant(from_, "--from"), instant(to, "--to")
-    with store_for(db).reading() as cursor:
-        result = sla.report(cursor, rules, when, since=back, from_ts=start, to_ts=end, channel=channel)
+    result = _evaluated(since, from_, to, at, channel, db)
     if fmt is Format.JSON:
         output.emit_json(result)
     else:
@@ -92,14 +99,42 @@ def sla_report(
             (r.rule, r.orders, r.met, r.breached, r.open, r.pending, output.seconds(r.p50_seconds),
              output.seconds(r.p95_seconds)) for r in result.rules])
         # Every breach with its slowest hop, for people and for the mailed Markdown report; CSV
-        # holds one table, the rules (--format json has both).
+        # holds one table, the rules (`sla breaches --format csv` the breaches; JSON both).
         if fmt in (Format.TABLE, Format.MARKDOWN) and result.breaches:
             output.emit_line("" if fmt is Format.TABLE else f"\n**Breaches** ({len(result.breaches):,})\n")
-            output.emit_rows(fmt.value, ["order", "name", "rule", "status", "elapsed", "slowest hop", "took"], [
-                (b.order_id, b.order_name, b.rule, b.status, output.seconds(b.elapsed_seconds),
-                 b.slowest_hop, output.seconds(b.slowest_hop_seconds)) for b in result.breaches])
+            _breach_rows(fmt, result.breaches)
     if fail_on_breach and result.breaches:
         raise typer.Exit(1)
+
+
+@sla_app.command("breaches")
+def sla_breaches(
+    since: SinceOption = None, from_: FromOption = None, to: ToOption = None, at: AtOption = None,
+    channel: ChannelOption = None, fmt: FormatOption = Format.TABLE, fail_on_breach: FailOnBreach = False,
+    db: DbOption = None, as_json: JsonOption = False,
+) -> None:
+    """Every breach, open and closed, one row each: the report's second table, as CSV too."""
+    fmt = chosen(fmt, as_json)
+    result = _evaluated(since, from_, to, at, channel, db)
+    if fmt is Format.JSON:
+        output.emit_json({"at": result.at, "breaches": result.breaches})
+    elif fmt is Format.CSV:  # for spreadsheets and scripts: raw seconds and ISO 8601 instants
+        output.emit_csv(["order_id", "order_name", "channel", "store_id", "rule", "status", "from_at", "to_at",
+                         "elapsed_seconds", "within_seconds", "clock_skew", "slowest_hop", "slowest_hop_seconds"], [
+            (b.order_id, b.order_name, b.channel, b.store_id, b.rule, b.status, b.from_at, b.to_at,
+             round(b.elapsed_seconds, 3), b.within_seconds, "true" if b.clock_skew else "false", b.slowest_hop,
+             None if b.slowest_hop_seconds is None else round(b.slowest_hop_seconds, 3))
+            for b in result.breaches])
+    else:
+        _breach_rows(fmt, result.breaches)
+    if fail_on_breach and result.breaches:
+        raise typer.Exit(1)
+
+
+def _breach_rows(fmt: Format, breaches: list[sla.SlaEvaluation]) -> None:
+    output.emit_rows(fmt.value, ["order", "name", "rule", "status", "elapsed", "slowest hop", "took"], [
+        (b.order_id, b.order_name, b.rule, b.status, output.seconds(b.elapsed_seconds),
+         b.slowest_hop, output.seconds(b.slowest_hop_seconds)) for b in breaches])
 
 
 def lag_report(

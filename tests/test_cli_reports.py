@@ -172,3 +172,17 @@ def test_identifiers_in_json_are_never_masked(db: str, store: Store) -> None:
     assert "4111111111111111" in [m["id"] for m in listed]
     assert json.loads(backroom("--db", db, "dlq", "show", "4111111111111111", "--json").stdout)["id"] == \
         "4111111111111111"
+
+
+def test_sla_breaches_is_the_breach_list_in_every_format(db: str) -> None:
+    # the cron job that attaches a CSV wants the orders, not only the per-rule counts
+    rows = list(csv.DictReader(io.StringIO(backroom("--db", db, "sla", "breaches", "--at", AT, "--format", "csv").stdout)))
+    assert [(r["order_id"], r["order_name"], r["rule"], r["status"]) for r in rows] == [
+        ("SO-2", "#1002", "capture-to-reserve", "open")]
+    assert rows[0]["elapsed_seconds"] == "7200.0" and rows[0]["from_at"].endswith("Z")
+    assert rows[0]["clock_skew"] == "false" and rows[0]["slowest_hop"] == "captured -> (still waiting)"
+    document = json.loads(backroom("--db", db, "sla", "breaches", "--at", AT, "--json").stdout)
+    assert [b["order_id"] for b in document["breaches"]] == ["SO-2"] and document["at"].endswith("Z")
+    table = backroom("--db", db, "sla", "breaches", "--at", AT, "--fail-on-breach")
+    assert table.returncode == 1 and table.stdout.splitlines()[1].split()[:4] == ["SO-2", "#1002", "capture-to-reserve", "open"]
+    assert backroom("--db", db, "sla", "breaches", "--at", minutes(1).isoformat(), "--fail-on-breach").returncode == 0
