@@ -120,10 +120,18 @@ def test_json_is_asked_for_with_json_as_on_every_command(db: str, report: tuple[
 
 
 def test_an_order_known_only_by_its_dead_letter_is_shown(db: str, store: Store) -> None:
-    add_rows(store, Table.DLQ_MESSAGES, [dead_letter("dl-7", "erp.orders.dlq", "SO-7")])
+    add_rows(store, Table.DLQ_MESSAGES, [dead_letter(
+        "dl-7", "erp.orders.dlq", "SO-7", error_text="Gateway refused the card for order SO-7 after three retries: "
+        "4111111111111111 (do not honour)")])
     result = backroom("--db", db, "order", "SO-7", "--at", AT)
     assert result.returncode == 0, result.stderr
-    assert "no state reached yet" in result.stdout and "dl-7" in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0] == "order SO-7  channel -  store -" and lines[1].startswith("no state reached yet")
+    # empty sections say so, rather than a header over nothing
+    assert lines[2:8] == ["", "states", "  none", "", "events", "  none"]
+    assert result.stdout.endswith("\nsla\n  no rule has started for this order\n")
+    # the error is cut to fit, and masked before the cut: no first digits of the card are left
+    assert "dl-7" in result.stdout and "retries: **** ***…" in result.stdout and "4111" not in result.stdout
 
 
 def test_personal_data_is_masked_unless_unmasked_which_is_audited(db: str, tmp_path: Path) -> None:
