@@ -279,7 +279,7 @@ class Collection:
         for source in self.plan.queues:
             stats = self._stats(source.name, "rabbitmq-drain" if source.drain else "rabbitmq-peek")
             collector = QueueCollector(source, self.writer, self.policy, stats, self._on_error)
-            self._thread(collector.run, self.stop_event, once=self.plan.once)
+            self._thread([stats], collector.run, self.stop_event, once=self.plan.once)
         if self.plan.follow:
             targets = [(path, self._stats(f"follow {path}", "follow")) for path in self.plan.follow]
             follower = Follower(targets, self.writer, self.policy)
@@ -287,9 +287,9 @@ class Collection:
                 def once() -> None:
                     follower.poll()
                     follower.close()
-                self._thread(once)
+                self._thread([stats for _, stats in targets], once)
             else:
-                self._thread(follower.run, self.stop_event)
+                self._thread([stats for _, stats in targets], follower.run, self.stop_event)
 
     def wait_once(self) -> None:
         """With `--once`: until every source has read what was there."""
@@ -325,7 +325,18 @@ class Collection:
         self.stats.append(stats)
         return stats
 
-    def _thread(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        thread = threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True)
+    def _thread(self, serving: list[SourceStats], target: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        def guarded() -> None:
+            # No traceback reaches the terminal: a source that fails beyond what it handles
+            # itself stops, and says so in one line and in the summary.
+            try:
+                target(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001
+                message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                for source in serving:
+                    source.error = f"stopped: {message}"
+                if self._on_error is not None:
+                    self._on_error(f"{', '.join(s.name for s in serving)}: stopped: {message}")
+        thread = threading.Thread(target=guarded, daemon=True)
         self._threads.append(thread)
         thread.start()

@@ -74,6 +74,9 @@ class Store:
         self._mode: str | None = None  # None, "ro" or "rw"
         self._users = 0
         self._schema_checked = False
+        # Threads of one process share the attachment: only one of them migrates a new store
+        # (`collect` starts its receiver and its file follower at once).
+        self._migrating = threading.Lock()
 
     @classmethod
     def at(cls, path: str | os.PathLike[str] | None = None) -> Store:
@@ -135,8 +138,10 @@ class Store:
             try:
                 cursor.execute(f"USE {_ALIAS}")
                 if not self._schema_checked:
-                    schema.migrate(cursor)
-                    self._schema_checked = True
+                    with self._migrating:
+                        if not self._schema_checked:
+                            schema.migrate(cursor)
+                            self._schema_checked = True
                 if not transaction:
                     yield cursor
                     return

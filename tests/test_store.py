@@ -225,3 +225,30 @@ def test_fts_loads_from_its_wheel_with_downloads_off(store: Store) -> None:
     assert hits == [("a",)]
     installed = list(extensions.directory().rglob("fts.duckdb_extension"))
     assert len(installed) == 1 and str(extensions.home()) in str(installed[0])
+
+
+def test_threads_that_first_write_a_new_store_at_once_migrate_it_once(tmp_path: Path) -> None:
+    # `collect --rabbitmq … --follow …` on a new store: two sources' first writes met, both
+    # migrated, and one died on "Duplicate key version: 2" with a traceback on the terminal.
+    store = Store.at(tmp_path / "new.duckdb")
+    start = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def first_write() -> None:
+        start.wait()
+        try:
+            with store.writing() as cursor:
+                cursor.execute("SELECT count(*) FROM events").fetchone()
+        except BaseException as exc:  # noqa: BLE001 (the test reports whatever a thread met)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=first_write) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with store.reading() as cursor:
+        assert schema.version_of(cursor) == schema.LATEST
+        versions = cursor.execute("SELECT count(*), count(DISTINCT version) FROM schema_version").fetchone()
+    assert versions is not None and versions[0] == versions[1]  # each migration applied once
