@@ -12,11 +12,12 @@ import typer
 
 from console import output
 from console.options import DbOption, JsonOption, store_for
+from console.safe_text import inert_line
 from queries import policy
 from queries.errors import BackroomError
 
 if TYPE_CHECKING:
-    from collectors.live import Collection
+    from collectors.live import Collection, SourceStats
 
 
 class BadSources(BackroomError):
@@ -71,9 +72,10 @@ def collect(
         raise BadSources("nothing to collect: give --otlp-http, --rabbitmq with --queue, or --follow")
     if once and plan.otlp_http:
         raise BadSources("--once reads what is there now; a receiver has nothing there yet")
+    status = _StatusLine() if not as_json and sys.stderr.isatty() else None
     collection = Collection(LiveWriter(store_for(db)), policy.load(), plan,
-                            on_error=lambda message: output.note(f"backroom: {message}"))
-    _run(collection)
+                            on_error=lambda message: _error(status, message))
+    _run(collection, status)
     stats = collection.stats
     if as_json:
         output.emit_json(summary(stats))
@@ -83,7 +85,53 @@ def collect(
         raise typer.Exit(2)  # a source could not be read: the summary above says which and why
 
 
-def _run(collection: Collection) -> None:
+class _StatusLine:
+    """At a terminal, one line on stderr kept up to date: rows stored, rejects, rows/s, per source."""
+
+    WINDOW = 10.0  # seconds: the rate is of the recent past, so a quiet collector shows 0
+
+    def __init__(self) -> None:
+        import time
+        from collections import deque
+
+        self.clock = time.monotonic
+        self.samples: deque[tuple[float, int]] = deque([(self.clock(), 0)])
+        self.shown = ""
+
+    def show(self, stats: list[SourceStats]) -> None:
+        import shutil
+
+        total, now = sum(sum(s.rows.values()) for s in stats), self.clock()
+        while len(self.samples) > 1 and now - self.samples[1][0] >= self.WINDOW:
+            self.samples.popleft()
+        since, before = self.samples[0]
+        rate = (total - before) / max(now - since, 1e-6)
+        self.samples.append((now, total))
+        parts = " · ".join(f"{s.name} {sum(s.rows.values()):,}" + (" (failing)" if s.error else "")
+                           for s in stats)
+        line = f"{total:,} rows, {sum(s.rejects for s in stats):,} rejects, {rate:,.0f} rows/s  ({parts})"
+        width = shutil.get_terminal_size((80, 24)).columns - 1
+        line = output.clipped(line, width)
+        if line != self.shown:
+            sys.stderr.write("\r" + inert_line(line).ljust(len(self.shown)) + "\r" + inert_line(line))
+            sys.stderr.flush()
+            self.shown = line
+
+    def clear(self) -> None:
+        """Off the line, so that what is written next starts at its beginning."""
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self.shown = ""
+
+
+def _error(status: _StatusLine | None, message: str) -> None:
+    if status is not None:
+        status.clear()
+    output.note(f"backroom: {message}")
+
+
+def _run(collection: Collection, status: _StatusLine | None = None) -> None:
     """Start every source; wait for --once to finish or for SIGINT/SIGTERM; then flush."""
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -97,10 +145,14 @@ def _run(collection: Collection) -> None:
             collection.wait_once()
         else:
             output.note("collecting; Ctrl-C or SIGTERM stops and flushes")
-            while not stop.wait(0.5):
-                pass  # a short wait keeps the main thread able to run the signal handler
+            while not stop.wait(0.5):  # a short wait keeps the main thread able to run the signal handler
+                if status is not None:
+                    status.show(collection.stats)
     finally:
         collection.stop()
+        if status is not None:
+            status.show(collection.stats)
+            status.clear()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sys.stderr.flush()

@@ -120,3 +120,39 @@ def test_an_unreachable_broker_is_one_line_on_stderr(tmp_path: Path) -> None:
     cause = f"AMQPConnectionError: [Errno 111] Connect call failed ('127.0.0.1', {port})"
     # The user name stays although it is the password too, as in every other message.
     assert err.decode().splitlines() == [f"backroom: amqp://guest:***@127.0.0.1:{port}/ q: {cause}"]
+
+
+def test_at_a_terminal_collect_keeps_one_status_line_up_to_date(tmp_path: Path) -> None:
+    # The on-call engineer who runs collect in a terminal sees that it is alive and what it stored.
+    import pty
+    import select
+    import time
+
+    db, folder = tmp_path / "store.duckdb", tmp_path / "in"
+    folder.mkdir()
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "console.cli", "collect", "--follow", str(folder),
+                                "--db", str(db)], stdout=subprocess.PIPE, stderr=slave,
+                               env={**os.environ, "BACKROOM_HOME": str(tmp_path / "home"), "COLUMNS": "120"},
+                               cwd=Path(__file__).resolve().parents[1])
+    os.close(slave)
+    screen = b""
+
+    def read_until(text: bytes) -> None:
+        nonlocal screen
+        deadline = time.monotonic() + 60
+        while text not in screen.split(b"\r")[-1] and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 1.0)  # waits for output, no fixed sleep
+            if ready:
+                screen += os.read(master, 4096)
+        assert text in screen.split(b"\r")[-1], screen
+
+    read_until(b"0 rows, 0 rejects")
+    (folder / "feed.jsonl").write_bytes(b"".join(event_line(n) for n in range(7)))
+    read_until(b"7 rows, 0 rejects, ")
+    assert f"(follow {folder} 7)".encode() in screen.split(b"\r")[-1]
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=60)
+    os.close(master)
+    assert process.returncode == 0
+    assert out.decode().splitlines()[0] == "collected 7 rows, 0 rejects"
