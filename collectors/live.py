@@ -285,7 +285,10 @@ class Collection:
             follower = Follower(targets, self.writer, self.policy)
             if self.plan.once:
                 def once() -> None:
-                    follower.poll()
+                    # A poll reads at most one chunk of each file: poll until the files are
+                    # read to their end (the first poll of a 20 MB log stored 8 MB of it).
+                    while follower.poll() and not self.stop_event.is_set():
+                        pass
                     follower.close()
                 self._thread([stats for _, stats in targets], once)
             else:

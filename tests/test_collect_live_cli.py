@@ -156,3 +156,21 @@ def test_at_a_terminal_collect_keeps_one_status_line_up_to_date(tmp_path: Path) 
     os.close(master)
     assert process.returncode == 0
     assert out.decode().splitlines()[0] == "collected 7 rows, 0 rejects"
+
+
+def test_once_reads_a_file_larger_than_one_read_to_its_end(tmp_path: Path) -> None:
+    # --once "reads what is there now": it stored the first 8 MB of a bigger log and said so as
+    # if that were all (a poll reads one chunk of each file).
+    from collectors.follow import CHUNK
+
+    feed = tmp_path / "feed.jsonl"
+    line = len(event_line(0))
+    lines = CHUNK // line + 5_000
+    feed.write_bytes(b"".join(event_line(n) for n in range(lines)))
+    assert feed.stat().st_size > CHUNK
+    process = collect(["--follow", str(feed), "--once", "--json", "--db", str(tmp_path / "s.duckdb")],
+                      tmp_path / "home")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert orjson.loads(out)["rows"]["events"] == lines
+    assert count(tmp_path / "s.duckdb", "SELECT count(*) FROM events") == lines
