@@ -64,3 +64,24 @@ def test_payload_text_is_found_through_the_fts_index(estate: Store) -> None:
         body_hit = search.search(cursor, "lines SO-9")
     assert hits.orders == [] and [h.dlq_id for h in hits.dead_letters] == ["s1"]
     assert [h.order_id for h in body_hit.dead_letters] == ["SO-9"]
+
+
+def test_a_group_whose_deaths_have_no_time_still_says_why(store: Store) -> None:
+    # x-death written without a time (by hand, by some clients and dumps): the group's reason,
+    # queue and error were all blank, so the on-call engineer saw a group and no cause.
+    add_rows(store, Table.DLQ_MESSAGES, [
+        dead_letter("u1", "u1.dlq", "SO-1", fingerprint="g-untimed", original_queue="erp.orders"),
+        dead_letter("u2", "u1.dlq", "SO-2", fingerprint="g-untimed", original_queue="erp.orders",
+                    error_text="Timeout after 30000 ms calling SO-2"),
+        dead_letter("u3", "u1.dlq", "SO-3", fingerprint="g-mixed", first_death_at=minutes(5)),
+        dead_letter("u4", "u1.dlq", "SO-4", fingerprint="g-mixed", reason="expired",
+                    error_text="TTL expired"),
+    ])
+    with store.reading() as cursor:
+        groups = {g.group: g for g in dlq.groups(cursor)}
+    untimed = groups["g-untimed"]
+    assert (untimed.reason, untimed.original_queue, untimed.sample_error) == (
+        "rejected", "erp.orders", "Timeout after 30000 ms calling SO-2")
+    assert untimed.first_seen is None
+    mixed = groups["g-mixed"]  # the timed death is the first; its error is none, so the other's shows
+    assert (mixed.reason, mixed.sample_error, mixed.first_seen) == ("rejected", "TTL expired", minutes(5))
