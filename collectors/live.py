@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from collectors import spool as spooling
+from collectors.reports import plural
 from collectors.rows import RowBuffer
 from queries import ingest as log
 from queries import rollup, search_index
@@ -236,14 +237,14 @@ def summary(stats: Sequence[SourceStats]) -> dict[str, Any]:
 def summary_line(stats: Sequence[SourceStats]) -> str:
     """The exit summary for people: 'N rows, M rejects', then the same per source."""
     def part(s: SourceStats) -> str:
-        line = f"{s.name}: {sum(s.rows.values()):,} rows, {s.rejects:,} rejects"
+        line = f"{s.name}: {plural(sum(s.rows.values()), 'row')}, {plural(s.rejects, 'reject')}"
         if s.spooled_rows:
             line += f", {s.spooled_rows:,} spooled"
         return line + (f" ({s.error})" if s.error else "")
 
     total = sum(sum(s.rows.values()) for s in stats)
     rejects = sum(s.rejects for s in stats)
-    return "\n".join([f"collected {total:,} rows, {rejects:,} rejects", *map(part, stats)])
+    return "\n".join([f"collected {plural(total, 'row')}, {plural(rejects, 'reject')}", *map(part, stats)])
 
 
 @dataclass

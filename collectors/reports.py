@@ -13,7 +13,8 @@ def _tables() -> dict[str, int]:
     return {table.value: 0 for table in Table}
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
+    """'1 row', '2 rows', '1,000 rejects'."""
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
@@ -98,7 +99,7 @@ class IngestReport:
         """One line for people, e.g. '3 files: 12,345 rows, 2 rejects, 0 duplicates skipped'."""
         rows = sum(self.rows.values())
         return (
-            f"{_plural(self.files, 'file')}: {_plural(rows, 'row')}, "
-            f"{_plural(self.rejects, 'reject')}, "
-            f"{_plural(self.skipped_duplicates, 'duplicate')} skipped"
+            f"{plural(self.files, 'file')}: {plural(rows, 'row')}, "
+            f"{plural(self.rejects, 'reject')}, "
+            f"{plural(self.skipped_duplicates, 'duplicate')} skipped"
         )

@@ -101,6 +101,8 @@ class _StatusLine:
     def show(self, stats: list[SourceStats]) -> None:
         import shutil
 
+        from collectors.reports import plural
+
         total, now = sum(sum(s.rows.values()) for s in stats), self.clock()
         while len(self.samples) > 1 and now - self.samples[1][0] >= self.WINDOW:
             self.samples.popleft()
@@ -109,7 +111,8 @@ class _StatusLine:
         self.samples.append((now, total))
         parts = " · ".join(f"{s.name} {sum(s.rows.values()):,}" + (" (failing)" if s.error else "")
                            for s in stats)
-        line = f"{total:,} rows, {sum(s.rejects for s in stats):,} rejects, {rate:,.0f} rows/s  ({parts})"
+        line = (f"{plural(total, 'row')}, {plural(sum(s.rejects for s in stats), 'reject')}, "
+                f"{rate:,.0f} rows/s  ({parts})")
         width = shutil.get_terminal_size((80, 24)).columns - 1
         line = output.clipped(line, width)
         if line != self.shown:

@@ -78,7 +78,7 @@ def test_once_reads_what_is_there_and_exits(tmp_path: Path) -> None:
     process = collect(["--follow", str(feed), "--once", "--db", str(db)], tmp_path / "home")
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
-    assert out.decode().splitlines()[0] == "collected 3 rows, 1 rejects"
+    assert out.decode().splitlines()[0] == "collected 3 rows, 1 reject"
     again = collect(["--follow", str(feed), "--once", "--db", str(db), "--json"], tmp_path / "home")
     out, _ = again.communicate(timeout=60)
     assert orjson.loads(out)["rows"]["events"] == 0  # resumed from its checkpoint: nothing new
