@@ -103,6 +103,10 @@ def ingest(
     """Read trace, event and dead-letter files into the store, idempotently."""
     from collectors import ingest_paths
 
+    if any(str(path) == "-" for path in paths):  # not "cannot read -: no such file or directory"
+        raise typer.BadParameter("standard input is not read: a file is read more than once (to tell "
+                                 "its format, to store it); save the stream to a file and ingest that",
+                                 param_hint="'PATHS'")
     # A progress line on stderr for people at a terminal; never with --json or when piped.
     show = not as_json and sys.stderr.isatty()
     report = ingest_paths(store_for(db), paths, fmt=fmt, policy=policy.load(),

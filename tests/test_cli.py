@@ -44,6 +44,7 @@ def test_version() -> None:
     (["sla", "report", "--at", "yesterday"], "--at 'yesterday' is not a time"),
     (["lag", "--by", "planet"], "'--by'"),
     (["search", " "], "give something to search for"),  # an empty shell variable
+    (["ingest", "-"], "standard input is not read"),
     (["audit", "--since", "yesterday"], "--since: 'yesterday' is not a duration"),
 ])
 def test_usage_errors_are_one_line_on_stderr_with_exit_code_2(args: list[str], says: str) -> None:
