@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -297,3 +298,23 @@ async def test_keys_typed_behind_a_screen_key_reach_that_screen(
         await settle(pilot)
         assert app.current_mode == screen
         assert isinstance(app.focused, Input) and app.focused.value == typed
+
+
+async def test_the_overview_says_when_input_was_quarantined(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Rejected records were stored and shown nowhere in the console.
+    from collectors import ingest_paths
+    from queries import Store
+    from tests.test_tui_helpers import private_copy
+
+    db = private_copy(tmp_path_factory, "quarantine")
+    bad = tmp_path_factory.mktemp("in") / "pos.jsonl"
+    bad.write_bytes(b'{"specversion":"1.0","id":"x1","sour\nnot json\n')
+    store = Store.at(db)
+    assert ingest_paths(store, [bad]).rejects == 2
+    with store.writing() as cursor:  # rejected an hour before the console's "now"
+        cursor.execute("UPDATE rejects SET rejected_at = $at", {"at": NOW - timedelta(hours=1)})
+    app = create_app(db, now=NOW, live=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        heading = str(app.screen.query_one("#heading", Static).render())
+        assert heading.endswith("·  2 rejected (backroom rejects)")

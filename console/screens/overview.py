@@ -72,9 +72,13 @@ class OverviewScreen(DataScreen):
 
     def show(self, message: Any) -> None:
         overview: Overview = message.overview
+        # Input that could not be stored is quarantined silently; the console says how much.
+        quarantined = ([("  ·  ", "$foreground-muted"),
+                        (f"{overview.rejects:,} rejected (backroom rejects)",
+                         "$text-warning")] if overview.rejects else [])
         self.query_one("#heading", Static).update(Content.assemble(
             ("Overview", "bold"), (f"  last {overview.hours} h, as of {overview.at:%Y-%m-%d %H:%M}Z",
-                                   "$foreground-muted")))
+                                   "$foreground-muted"), *quarantined))
         for kpi in overview.kpis:
             tile_id = TILES.get(kpi.name, ("", "", ""))[0]
             for tile in self.query(f"#tile-{tile_id}").results(KpiTile):
