@@ -120,6 +120,11 @@ class BackroomScreen(Screen[None]):
     def clear_notice(self) -> None:
         self.query_one("#notice", Static).remove_class("-shown")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter":  # a priority binding (see the app's): '/' in a text box is text
+            return not takes_text(self.focused)
+        return True
+
     def open_prompt(self, kind: str, label: str, value: str = "") -> None:
         self._focus_before = self.focused
         self.query_one(Prompt).open(kind, label, value)
@@ -233,12 +238,10 @@ class DataScreen(BackroomScreen):
             self.turn_page()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "filter":  # a priority binding: '/' in a text box is text
-            return not takes_text(self.focused)
         if action == "page":
             step = parameters[0] if parameters and isinstance(parameters[0], int) else 1
             return True if self._page_target(step) is not None else None  # None: shown, dimmed
-        return True
+        return super().check_action(action, parameters)
 
     def busy_target(self) -> Widget:
         return self.query_one("#body")
