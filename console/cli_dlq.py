@@ -56,7 +56,7 @@ def groups(status: StatusOption = None, db: DbOption = None, as_json: JsonOption
         return
     output.emit_table(["group", "count", "orders", "reason", "queue", "first seen", "last seen", "error"], [
         (g.group, g.count, g.orders, g.reason, g.queue, g.first_seen, g.last_seen,
-         output.clipped(output.masked(g.sample_error or ""), 80)) for g in found])  # masked before the cut
+         output.clipped(g.sample_error or "", 80)) for g in found])
 
 
 @dlq_app.command("list")

@@ -183,7 +183,7 @@ def rejects_list(
         return
     output.emit_rows(fmt.value, ["rejected at", "source", "line", "excerpt", "reason"], [
         (r.rejected_at, r.source, r.line,
-         r.excerpt if fmt is Format.CSV else output.clipped(output.masked(r.excerpt or ""), 40), r.reason)
+         r.excerpt if fmt is Format.CSV else output.clipped(r.excerpt or "", 40), r.reason)
         for r in found.rejects])
     if fmt is Format.TABLE:
         shown = len(found.rejects)

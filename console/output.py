@@ -84,7 +84,10 @@ def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
 
 def clipped(text: str, longest: int) -> str:
-    """`text` cut to `longest` characters, the cut marked with an ellipsis."""
+    """`text` masked, then cut to `longest` characters with the cut marked by an ellipsis.
+
+    Masking first: a card number across the cut would leave digits too few to be recognised."""
+    text = masked(text)
     return text if len(text) <= longest else text[: longest - 1] + "…"
 
 
