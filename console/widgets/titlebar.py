@@ -26,11 +26,10 @@ class TitleBar(Widget):
             style = "bold reverse $text-accent" if mode == current else ""
             screens += [(f"{index}", "$text-primary"), (f" {label} ", style), " "]
         brand: list[tuple[str, str] | str] = [(" backroom ", "bold $text-primary"), " "]
-        status = self._status()
+        full, short = self._status(with_time=True), self._status(with_time=False)
         # Narrower terminals (80 columns over SSH) give up the as-of time first (each screen
         # shows it under the title), then the brand; live and role stay while they fit.
-        for left, right in ((brand + screens, status), (brand + screens, status[:3]),
-                            ([" ", *screens], status[:3])):
+        for left, right in ((brand + screens, full), (brand + screens, short), ([" ", *screens], short)):
             fitted = self._fit(Content.assemble(*left), Content.assemble(*right, " "))
             if fitted is not None:
                 return fitted
@@ -40,7 +39,7 @@ class TitleBar(Widget):
         gap = self.size.width - left.cell_length - right.cell_length
         return None if gap < 1 else Content.assemble(left, " " * gap, right)
 
-    def _status(self) -> list[tuple[str, str] | str]:
+    def _status(self, with_time: bool) -> list[tuple[str, str] | str]:
         app = self.app
         context = getattr(app, "context", None)
         if context is None:
@@ -53,6 +52,6 @@ class TitleBar(Widget):
         status: list[tuple[str, str] | str] = [
             ("● live" if live else "○ paused", "$text-success" if live else "$foreground-muted"),
             " · ", (context.role, role_style)]
-        if stamp:  # a screen without an as-of time (orders' search) ends with the role
+        if stamp and with_time:  # a screen without an as-of time (orders' search) ends with the role
             status += [" · ", (stamp, "$foreground-muted")]
         return status
