@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import gc
 import time
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import duckdb
 from opentelemetry import trace
 
 from collectors import detect, fastpath, fastpath_otlp
@@ -89,6 +91,23 @@ class _FileRun:
     ingest_id: int = 0
     totals: IngestTotals = field(default_factory=IngestTotals)  # cumulative, as the log records it
     pending: list[Reject] = field(default_factory=list)
+    # Rows go in with a plain INSERT while no key has been seen twice (queries.ingest.insert_rows):
+    # the batches of the open unit of work and the counts before it, to write it again without.
+    new_keys: bool = False
+    unit: list[tuple[Batch, bool]] = field(default_factory=list)
+    before_unit: tuple[IngestTotals, FileReport] | None = None
+
+    def mark(self) -> None:
+        """Remember the counts as they stand before the open unit's first batch."""
+        self.before_unit = (copy.deepcopy(self.totals), copy.deepcopy(self.report))
+
+    def undo(self) -> None:
+        """Put the counts back as they were before the open unit (its writes were rolled back)."""
+        assert self.before_unit is not None
+        totals, report = copy.deepcopy(self.before_unit)
+        self.totals = totals
+        for name in ("rows", "skipped_duplicates", "rejects", "samples"):
+            setattr(self.report, name, getattr(report, name))
 
 
 class Progress(Protocol):
@@ -240,6 +259,9 @@ class FileIngest:
 
     def _read(self, units: Units, run: _FileRun, head: bytes, resume: Any) -> None:
         parser = make_parser(run.fmt, str(run.path), self.policy)
+        # Each unit of work then holds nothing but batches, which _write can write again.
+        units.commit()
+        run.new_keys = True
         document = resume is None and detect.is_document(head)
         with detect.open_binary(run.path) as handle:
             if resume is not None:
@@ -297,11 +319,36 @@ class FileIngest:
             self.progress(run.report, records.offset if records else run.size, run.size)
 
     def _write(self, units: Units, run: _FileRun, batch: Batch, *, final: bool = False) -> None:
-        """Write a batch's rows and rejects and the log's progress; commit every few batches."""
+        """Write a batch's rows and rejects and the log's progress; commit every few batches.
+
+        While `run.new_keys` holds, rows go in with a plain INSERT. The first key stored already
+        (or given twice) aborts the unit of work: it is rolled back and its batches written again
+        skipping duplicates, as is the rest of the file.
+        """
+        if run.new_keys:
+            if not run.unit:
+                run.mark()
+            run.unit.append((batch, final))
+        try:
+            self._write_batch(units, run, batch, final)
+        except duckdb.ConstraintException:
+            if not run.new_keys:
+                raise
+            units.rollback()
+            run.undo()
+            run.new_keys = False
+            unit, run.unit = run.unit, []
+            for again, last in unit:
+                self._write_batch(units, run, again, last)
+        if not final and units.batch_done(self.commit_every):
+            run.unit = []
+
+    def _write_batch(self, units: Units, run: _FileRun, batch: Batch, final: bool) -> None:
         cursor = units.cursor()
         if batch.table is not None and batch.rows is not None:
             with _tracer.start_as_current_span("ingest batch") as span:
-                inserted, duplicates = log.insert_rows(cursor, batch.table, batch.rows)
+                inserted, duplicates = log.insert_rows(cursor, batch.table, batch.rows,
+                                                       new_keys=run.new_keys)
                 span.set_attribute("backroom.rows", inserted)
                 span.set_attribute("backroom.duplicates", duplicates)
             run.report.rows[batch.table.value] += inserted
@@ -320,7 +367,6 @@ class FileIngest:
             log.finish(cursor, run.ingest_id, run.totals, batch.offset, batch.lines)
         else:
             log.checkpoint(cursor, run.ingest_id, run.totals, batch.offset, batch.lines)
-            units.batch_done(self.commit_every)
 
 
 @contextmanager

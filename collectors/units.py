@@ -49,11 +49,14 @@ class Units:
             self._cursor.execute("ROLLBACK")
             self._cursor.execute("BEGIN TRANSACTION")
 
-    def batch_done(self, commit_every: int) -> None:
-        """Count a written batch; every `commit_every` batches commit and release the store."""
+    def batch_done(self, commit_every: int) -> bool:
+        """Count a written batch; every `commit_every` batches commit and release the store
+        (and say so)."""
         self._batches += 1
         if self._batches % commit_every == 0:
             self._close(None, None, None)
+            return True
+        return False
 
     def _close(self, *exc_info: Any) -> None:
         context, self._context, self._cursor = self._context, None, None

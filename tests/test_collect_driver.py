@@ -192,6 +192,42 @@ def test_the_same_file_twice_adds_nothing_and_counts_duplicates(store: Store, tm
     assert query(store, "SELECT count(*) FROM rejects") == [(2,)]  # not recorded twice
 
 
+def test_keys_stored_before_are_found_midway_and_counted_once(
+        store: Store, tmp_path: Path, policy: Policy) -> None:
+    """Rows go in with a plain INSERT until a key is met again: that unit of work is rolled back
+    and written once more skipping duplicates, with its rejects and counts recorded once."""
+    earlier = tmp_path / "earlier.jsonl"
+    earlier.write_bytes(b"".join(orjson.dumps(event(f"e{n}")) + b"\n" for n in (40, 41, 64)))
+    ingest_paths(store, [earlier], policy=policy)
+    # Lines 40 and 41 are in the second batch of a unit (10 rows each): the first is written again.
+    path = events_file(tmp_path / "events.jsonl", 95, bad_every=9)
+
+    report = ingest_paths(store, [path], policy=policy, batch_rows=10, commit_every=2)
+
+    assert (report.rows["events"], report.skipped_duplicates, report.rejects) == (82, 3, 10)
+    assert report.records == 95
+    assert query(store, "SELECT count(*), count(DISTINCT event_id) FROM events") == [(85, 85)]
+    assert query(store, "SELECT count(*), count(DISTINCT line) FROM rejects") == [(10, 10)]
+    logged = query(store, "SELECT rows_written, skipped_duplicates, rejects, finished_at IS NOT NULL "
+                          "FROM ingest_log ORDER BY ingest_id DESC LIMIT 1")
+    assert [(json.loads(rows)["events"], dups, rejects, done)
+            for rows, dups, rejects, done in logged] == [(82, 3, 10, True)]
+
+
+def test_a_key_given_twice_in_one_file_keeps_the_first(store: Store, tmp_path: Path,
+                                                       policy: Policy) -> None:
+    first = {**event("twice"), "type": "order.captured"}
+    second = {**event("twice"), "type": "order.cancelled"}
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(value) + b"\n"
+                              for value in (event("a"), first, event("b"), second, event("c"))))
+
+    report = ingest_paths(store, [path], policy=policy, fast_path=False)
+
+    assert (report.rows["events"], report.skipped_duplicates, report.records) == (4, 1, 5)
+    assert query(store, "SELECT type FROM events WHERE event_id = 'twice'") == [("order.captured",)]
+
+
 def test_a_large_file_is_committed_in_several_units(store: Store, tmp_path: Path,
                                                     policy: Policy) -> None:
     path = events_file(tmp_path / "events.jsonl", 95)
@@ -268,11 +304,11 @@ def test_a_batch_the_store_refuses_stops_the_ingest_and_a_rerun_finishes_it(
     path = events_file(tmp_path / "events.jsonl", 100)
     real, written = log.insert_rows, []
 
-    def refuse_the_fourth(cursor: Any, table: Any, rows: Any) -> tuple[int, int]:
+    def refuse_the_fourth(cursor: Any, table: Any, rows: Any, **options: Any) -> tuple[int, int]:
         written.append(rows.num_rows)
         if len(written) == 4:
             raise duckdb.IOException("No space left on device")
-        return real(cursor, table, rows)
+        return real(cursor, table, rows, **options)
 
     monkeypatch.setattr(log, "insert_rows", refuse_the_fourth)
     with pytest.raises(duckdb.IOException, match="No space left"):
