@@ -197,6 +197,12 @@ def open_binary(path: Path) -> BinaryIO:
     return handle
 
 
+def is_gzip(path: Path) -> bool:
+    """Whether the file is gzip (by magic number), which can only be read from its start."""
+    with path.open("rb") as handle:
+        return handle.read(2) == _GZIP_MAGIC
+
+
 def identity_of(path: Path) -> str:
     """What makes this file the same content again: its size and the SHA-256 of all its bytes."""
     with path.open("rb") as handle:

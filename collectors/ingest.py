@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import gc
@@ -17,16 +18,17 @@ from typing import Any, Protocol
 import duckdb
 from opentelemetry import trace
 
-from collectors import detect, fastpath, fastpath_otlp
+from collectors import detect, fastpath, fastpath_otlp, parallel
 from collectors import spool as spooling
 from collectors.cloudevents import EventsParser
-from collectors.detect import Failed, Records
+from collectors.detect import Records
 from collectors.otlp import OtlpParser
+from collectors.parallel import CHUNK_BYTES, PARALLEL_BYTES, Workers
 from collectors.rabbitmq_dump import DlqDumpParser
 from collectors.reports import FileReport, IngestReport, ProgressInfo
 from collectors.rows import Parser, micros
 from collectors.text import excerpt
-from collectors.units import Batch, BatchWriter, Units, watched
+from collectors.units import Batch, BatchWriter, Lines, Units, gather, watched
 from queries import ingest as log
 from queries import rollup, search_index
 from queries.errors import BackroomError
@@ -35,12 +37,16 @@ from queries.policy import Policy
 from queries.policy import load as load_policy
 from queries.store import Store
 
-# Half a DuckDB row group (122,880 rows): the two batches of a unit of work fill one, which DuckDB
+# Half a DuckDB row group (122,880 rows): a unit of work's batches fill whole ones, which DuckDB
 # writes straight to the file rather than into the WAL first and the file again at the
 # checkpoint that the commit (or the release of the store) makes; that made the commits of a
 # 909k-span file take 6.2 s instead of 8.1 s.
 BATCH_ROWS = 61_440
-COMMIT_EVERY_BATCHES = 2  # a large file is committed (and the store released) every ~123k rows
+# A large file is committed (and the store released) every ~246k rows. A commit costs DuckDB time
+# for each row it holds and more as the table grows (it merges the unit's keys into the primary
+# key's index): 880k spans took 10.4 s of DuckDB's work in units of two batches, 8.5 s in units
+# of four, 7.2 s in one unit; the whole ingest of that file 21.7 s against 20.3 s.
+COMMIT_EVERY_BATCHES = 4
 # A batch also ends after this much input, so records with large bodies (dead letters of a few
 # hundred kB) do not hold gigabytes: three batches can be in memory at once (two with the writer).
 BATCH_BYTES = 64 * 1024 * 1024
@@ -57,8 +63,8 @@ def _unsupported(fmt: str) -> str:
     return f"format {fmt!r} is not supported (one of auto, {', '.join(detect.FORMATS)})"
 
 
-def make_parser(fmt: str, source: str, policy: Policy) -> Parser:
-    """The parser for one file of a known format."""
+def make_parser(fmt: str, source: str, policy: Policy, *, seen_at: int | None = None) -> Parser:
+    """The parser for one file of a known format (dead letters seen at `seen_at`, else now)."""
     # Imported here so that this function is the only part of the driver that names them.
     from collectors.jaeger import JaegerParser
     from collectors.kafka_dlq import KafkaDlqParser
@@ -70,7 +76,7 @@ def make_parser(fmt: str, source: str, policy: Policy) -> Parser:
         return JaegerParser(source, policy)
     if fmt == detect.EVENTS:
         return EventsParser(source, policy)
-    seen_at = micros(datetime.now(UTC))
+    seen_at = micros(datetime.now(UTC)) if seen_at is None else seen_at
     if fmt == detect.RABBITMQ_DLQ:
         return DlqDumpParser(source, policy, seen_at=seen_at)
     if fmt == detect.KAFKA_DLQ:
@@ -125,8 +131,12 @@ class FileIngest:
         commit_every: int = COMMIT_EVERY_BATCHES, max_line: int = detect.MAX_LINE_BYTES,
         progress: Progress | None = None, fast_path: bool = True,
         otlp_fast_path: bool = False, batch_bytes: int = BATCH_BYTES,
+        workers: Workers | None = None, parallel_bytes: int | None = PARALLEL_BYTES,
+        chunk_bytes: int = CHUNK_BYTES,
     ) -> None:
         self.store, self.policy = store, policy
+        # Large files are parsed on `workers` (collectors/parallel.py); None parses here.
+        self.workers, self.parallel_bytes, self.chunk_bytes = workers, parallel_bytes, chunk_bytes
         self.batch_bytes = batch_bytes
         self.batch_rows, self.commit_every, self.max_line = batch_rows, commit_every, max_line
         self.progress = progress
@@ -138,6 +148,10 @@ class FileIngest:
     def run(self, path: Path, fmt: str) -> FileReport:
         """Ingest one file with `fmt` ('auto' detects it from the content)."""
         undetected, head, layout = None, b"", None
+        with contextlib.suppress(OSError):
+            if self.workers is not None and self.parallel_bytes is not None \
+                    and path.stat().st_size >= self.parallel_bytes:
+                self.workers.start()  # while the file's identity is computed
         with ThreadPoolExecutor(1) as pool:
             # SHA-256 releases the GIL: the fast path's pass over the lines runs meanwhile.
             digest = pool.submit(detect.identity_of, path)
@@ -169,7 +183,7 @@ class FileIngest:
             self._start(units, run, identity, resume)
             if fmt == UNKNOWN:
                 self._undetected(run, undetected, head)
-                self._finish(units, run, None)
+                self._finish(units, run)
             elif not self._fast(units, run, head, resume, layout):
                 self._read(units, run, head, resume)
         return run.report
@@ -258,65 +272,62 @@ class FileIngest:
                           int(lines * done / 100))
 
     def _read(self, units: Units, run: _FileRun, head: bytes, resume: Any) -> None:
-        parser = make_parser(run.fmt, str(run.path), self.policy)
         # Each unit of work then holds nothing but batches, which _write can write again.
         units.commit()
         run.new_keys = True
+        start, lines = (resume.offset_to, resume.lines or 0) if resume is not None else (0, 0)
+        if self._parallel(run, head, start):
+            assert self.workers is not None
+            job = parallel.Job(run.path, run.fmt, self.policy, micros(datetime.now(UTC)),
+                               run.ingest_id, self.max_line, self.batch_rows, self.batch_bytes)
+            self._write_all(units, run, self.workers.batches(job, start, lines, self.chunk_bytes))
+            return
+        parser = make_parser(run.fmt, str(run.path), self.policy)
         document = resume is None and detect.is_document(head)
         with detect.open_binary(run.path) as handle:
-            if resume is not None:
-                handle.seek(resume.offset_to)
+            handle.seek(start)
             records = Records(handle, document=document, max_line=self.max_line)
-            if resume is not None:
-                records.offset, records.line = resume.offset_to, resume.lines or 0
+            records.offset, records.line = start, lines
             self._consume(units, run, parser, records)
 
-    def _consume(self, units: Units, run: _FileRun, parser: Parser, records: Records) -> None:
-        """Parse, batch and flush every record `records` yields, then finish the file.
+    def _parallel(self, run: _FileRun, head: bytes, start: int) -> bool:
+        """Whether to parse the file on worker processes (collectors/parallel.py)."""
+        return (self.workers is not None and self.parallel_bytes is not None
+                and run.size - start >= self.parallel_bytes
+                and not detect.is_document(head) and not detect.is_gzip(run.path))
+
+    def _consume(self, units: Units, run: _FileRun, parser: Parser, records: Lines) -> None:
+        """Parse, batch and write every record `records` yields, then finish the file."""
+        rejects, run.pending = run.pending, []
+        self._write_all(units, run, gather(parser, records, str(run.path), run.ingest_id,
+                                           self.batch_rows, self.batch_bytes, rejects))
+
+    def _write_all(self, units: Units, run: _FileRun, batches: Iterator[Batch]) -> None:
+        """Write `batches` (the last with final set), then finish the file.
 
         Each full batch is written on a thread of its own while the next is parsed (DuckDB lets go
         of the GIL while it inserts and commits); up to two batches are in flight, written in order,
-        and the final flush runs once they have landed, so batches, checkpoints and commits keep
+        and the final one is written once they have landed, so batches, checkpoints and commits keep
         their order.
         """
-        held = 0  # bytes of input read into the batch being gathered
         with BatchWriter(functools.partial(self._write, units, run)) as writer:
-            for value, where in records:
-                held += len(where.raw)
-                if isinstance(value, Failed):
-                    run.pending.append(Reject(
-                        str(run.path), where.line, value.reason, excerpt(where.raw.rstrip()),
-                        where.offset,
-                    ))
-                    run.report.records += 1
-                else:
-                    before = len(parser.buffer)
-                    rejected = parser.feed(value, where)
-                    run.pending += rejected
-                    run.report.records += len(parser.buffer) - before + len(rejected)
-                if (len(parser.buffer) >= self.batch_rows or len(run.pending) >= self.batch_rows
-                        or held >= self.batch_bytes):
-                    held = 0
-                    batch = self._take(run, parser, records)
-                    writer.submit(batch)
-                    if self.progress is not None:
-                        self.progress(run.report, batch.offset, run.size)
-        self._finish(units, run, parser, records)
-
-    def _take(self, run: _FileRun, parser: Parser | None, records: Records | None) -> Batch:
-        """What the parser and the rejects gathered so far, and where in the file that ends."""
-        rows = parser.buffer.take(run.ingest_id) if parser is not None and len(parser.buffer) else None
-        rejects, run.pending = run.pending, []
-        return Batch(parser.table if parser is not None else None, rows, rejects,
-                     records.offset if records else run.size, records.line if records else None)
-
-    def _finish(
-        self, units: Units, run: _FileRun, parser: Parser | None, records: Records | None = None,
-    ) -> None:
-        """Write what is left on this thread, then the rollups and the log's end of the file."""
-        self._write(units, run, self._take(run, parser, records), final=True)
+            for batch in batches:
+                run.report.records += batch.records
+                if batch.final:
+                    break
+                writer.submit(batch)
+                if self.progress is not None:
+                    self.progress(run.report, batch.offset, run.size)
+        self._write(units, run, batch, final=True)
         if self.progress is not None:
-            self.progress(run.report, records.offset if records else run.size, run.size)
+            self.progress(run.report, batch.offset, run.size)
+
+    def _finish(self, units: Units, run: _FileRun) -> None:
+        """Write the rejects gathered (of a file not read), then the log's end of the file."""
+        rejects, run.pending = run.pending, []
+        self._write(units, run, Batch(None, None, rejects, run.size, None), final=True)
+        if self.progress is not None:
+            self.progress(run.report, run.size, run.size)
 
     def _write(self, units: Units, run: _FileRun, batch: Batch, *, final: bool = False) -> None:
         """Write a batch's rows and rejects and the log's progress; commit every few batches.
@@ -397,8 +408,14 @@ def ingest_paths(
     max_line_bytes: int = detect.MAX_LINE_BYTES,
     fast_path: bool = True,
     otlp_fast_path: bool = False,
+    parallel_bytes: int | None = PARALLEL_BYTES,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> IngestReport:
-    """Ingest files and folders (walked recursively, sorted), each file's format told by content."""
+    """Ingest files and folders (walked recursively, sorted), each file's format told by content.
+
+    A file of at least `parallel_bytes` read line by line is parsed on one worker process per
+    core (collectors/parallel.py), in pieces of `chunk_bytes`; None parses every file here.
+    """
     if fmt != "auto" and fmt not in detect.FORMATS:
         raise UnsupportedFormat(_unsupported(fmt))
     files = detect.expand(paths, skip=store.own_files)
@@ -416,15 +433,22 @@ def ingest_paths(
                 len(report.sources), len(files),
             ))
 
+    cores = parallel.cores()
+    workers = Workers(cores) if cores > 1 and parallel_bytes is not None else None
     driver = FileIngest(
         store, effective, batch_rows=batch_rows, batch_bytes=batch_bytes, commit_every=commit_every,
         max_line=max_line_bytes, progress=progress, fast_path=fast_path,
-        otlp_fast_path=otlp_fast_path,
+        otlp_fast_path=otlp_fast_path, workers=workers, parallel_bytes=parallel_bytes,
+        chunk_bytes=chunk_bytes,
     )
     _import_spool(store, report)
-    with _collector_paused():
-        for path in files:
-            report.add(driver.run(path, fmt))
+    try:
+        with _collector_paused():
+            for path in files:
+                report.add(driver.run(path, fmt))
+    finally:
+        if workers is not None:
+            workers.close()
     if report.rows[Table.DLQ_MESSAGES.value]:
         search_index.rebuild(store)  # the fts index is static: the writer rebuilds it
     report.elapsed_seconds = time.perf_counter() - started

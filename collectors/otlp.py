@@ -31,7 +31,7 @@ STATUS_CODES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR"
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _INT64 = (-(2**63), 2**64 - 1)  # intValue is int64; accept uint64 too rather than lose it
 _ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
-_ZEROS = {16: _ZERO_TRACE, 8: _ZERO_SPAN}
+_LOWER_HEX = "0123456789abcdef"
 _OTHER_SIGNALS = {
     "resourceLogs": "logs", "resourceMetrics": "metrics", "resourceProfiles": "profiles",
 }
@@ -39,15 +39,9 @@ _OTHER_SIGNALS = {
 
 def normalise_id(value: Any, size: int, field: str) -> str:
     """A trace or span id as lower-case hex from hex (any case) or base64; BadRecord if unusable."""
-    if type(value) is str and len(value) == size * 2:
-        # The usual shape, on every span: hex of the right length (fromhex would skip a space,
-        # which leaves too few bytes and goes the long way below).
-        try:
-            raw = bytes.fromhex(value)
-        except ValueError:
-            raw = b""
-        if len(raw) == size and raw != _ZEROS[size]:
-            return raw.hex()
+    if type(value) is str and len(value) == size * 2 and not value.strip(_LOWER_HEX) \
+            and value.strip("0"):
+        return value  # the usual shape, on every span: lower-case hex, not all zeros
     if not isinstance(value, str) or not value.strip():
         raise BadRecord(f"span has an empty {field}")
     text = value.strip()
@@ -78,6 +72,8 @@ def _parent_id(value: Any) -> str | None:
 
 def _enum(value: Any, names: dict[str, int], short_prefix: str) -> int | None:
     """An OTLP enum from its integer, numeric string or name (with or without the prefix)."""
+    if type(value) is int and 0 <= value <= 255:
+        return value  # the usual shape
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -250,37 +246,60 @@ class OtlpParser(CorrelatingParser):
         return rejects
 
     def _row(self, span: Any, resource: _Resource, scope: str | None) -> SpanRow:
-        # Runs once a span (about a million a minute): plain locals and positional fields.
+        # Runs once a span (a million in a few seconds): plain locals, positional fields, and the
+        # usual shape of each field checked here, the helpers called only for the others.
         if not isinstance(span, dict):
             raise BadRecord("span is not an object")
         get = span.get
-        attributes = flatten(get("attributes"))
-        start, end = micros_from_nanos(get("startTimeUnixNano")), micros_from_nanos(
-            get("endTimeUnixNano"))
+        trace_id, span_id, parent = get("traceId"), get("spanId"), get("parentSpanId")
+        if not (type(trace_id) is str and len(trace_id) == 32
+                and not trace_id.strip(_LOWER_HEX) and trace_id.strip("0")):
+            trace_id = normalise_id(trace_id, 16, "traceId")
+        if not (type(span_id) is str and len(span_id) == 16
+                and not span_id.strip(_LOWER_HEX) and span_id.strip("0")):
+            span_id = normalise_id(span_id, 8, "spanId")
+        if parent is not None and not (type(parent) is str and len(parent) == 16
+                                       and not parent.strip(_LOWER_HEX) and parent.strip("0")):
+            parent = _parent_id(parent)
+        start, end = get("startTimeUnixNano"), get("endTimeUnixNano")
+        start = (int(start[:-3]) if type(start) is str and len(start) == 19 and start.isdecimal()
+                 and start[0] != "0" else micros_from_nanos(start))
+        end = (int(end[:-3]) if type(end) is str and len(end) == 19 and end.isdecimal()
+               and end[0] != "0" else micros_from_nanos(end))
+        kind = get("kind", 0)
+        if not (type(kind) is int and 0 <= kind <= 255):
+            kind = _enum(kind, SPAN_KINDS, "SPAN_KIND_")
         status = get("status")
-        if not isinstance(status, dict):
-            status = _NO_STATUS
+        code: int | None
+        message: str | None
+        if not isinstance(status, dict) or not status:
+            code, message = 0, None  # missing, {} (the usual) or not an object: unset
+        else:
+            code = _enum(status.get("code", 0), STATUS_CODES, "STATUS_CODE_")
+            message = _str(status.get("message")) or None
+        name = get("name")
+        attributes = flatten(get("attributes"))
         sources = {"attributes": attributes, "resource": resource.attributes}
         return SpanRow(
-            normalise_id(get("traceId"), 16, "traceId"),
-            normalise_id(get("spanId"), 8, "spanId"),
-            _parent_id(get("parentSpanId")),
+            trace_id,
+            span_id,
+            parent,
             resource.service,
-            _str(get("name")),
-            _enum(get("kind", 0), SPAN_KINDS, "SPAN_KIND_"),
+            name if type(name) is str else _str(name),
+            kind,
             start,
             end,
             (end - start) / 1000 if start is not None and end is not None else None,
-            _enum(status.get("code", 0), STATUS_CODES, "STATUS_CODE_"),
-            _str(status.get("message")) or None,
+            code,
+            message,
             scope,
             orjson.dumps(attributes),
             resource.json,
             # most spans have no events and no links
             b"[]" if get("events") is None else _json_list(_span_events(span)),
             b"[]" if get("links") is None else _json_list(_links(span)),
-            correlate(self.order_paths, sources),
-            correlate(self.message_paths, sources),
+            self.order_of(sources),
+            self.message_of(sources),
         )
 
 

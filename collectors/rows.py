@@ -181,6 +181,8 @@ def micros(value: datetime) -> int:
 
 def micros_from_nanos(value: Any) -> int | None:
     """OTLP fixed64 nanoseconds (string or number) as microseconds; 0, junk, overflow -> None."""
+    if type(value) is str and len(value) == 19 and value.isdecimal() and value[0] != "0":
+        return int(value[:-3])  # the usual shape (2001 to 2286): no big integer to divide
     if isinstance(value, str):
         if not value.isdecimal() or len(value) > 20:
             return None
@@ -319,6 +321,45 @@ def correlate(paths: Sequence[tuple[str, str]], sources: Mapping[str, Any]) -> s
     return None
 
 
+class Correlation:
+    """`correlate` along fixed paths, quicker for flat objects (it runs twice for every span).
+
+    `lookup` tries the literal key, then the key's dotted prefixes as nested objects; a prefix
+    that is not a key of the object cannot lead anywhere, so when none is, the answer is known.
+    """
+
+    def __init__(self, paths: Sequence[tuple[str, str]]) -> None:
+        self.paths = [(source, key, _prefixes(key)) for source, key in paths]
+
+    def __call__(self, sources: Mapping[str, Any]) -> str | None:
+        for source, key, prefixes in self.paths:
+            mapping = sources.get(source)
+            if type(mapping) is dict:
+                value = mapping.get(key, _ABSENT)
+                if value is _ABSENT:
+                    for prefix in prefixes:
+                        if prefix in mapping:
+                            value = lookup(mapping, key)
+                            break
+                    else:
+                        continue
+            else:
+                value = lookup(mapping, key)
+            found = text(value)
+            if found is not None:
+                return found
+        return None
+
+
+_ABSENT = object()
+
+
+def _prefixes(key: str) -> tuple[str, ...]:
+    """'a.b.c' -> ('a', 'a.b'): the keys `lookup` may descend into."""
+    parts = key.split(".")
+    return tuple(".".join(parts[:end]) for end in range(1, len(parts)))
+
+
 _PREFIXES = ("attributes", "resource", "data", "headers", "properties", "body")
 
 
@@ -400,3 +441,5 @@ class CorrelatingParser(Parser):
         super().__init__(source)
         self.order_paths = split_paths(policy.correlation.order_id, self.known)
         self.message_paths = split_paths(policy.correlation.message_id, self.known)
+        self.order_of = Correlation(self.order_paths)
+        self.message_of = Correlation(self.message_paths)

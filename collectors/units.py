@@ -6,15 +6,18 @@ import contextlib
 import contextvars
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 import duckdb
 
+from collectors.detect import Failed
+from collectors.rows import Parser, Where
+from collectors.text import excerpt
 from queries.ingest import Reject, Table
 from queries.store import Store
 
@@ -79,6 +82,50 @@ class Batch:
     rejects: list[Reject]
     offset: int
     lines: int | None
+    records: int = 0  # records read for it: rows + duplicates among them + rejects
+    final: bool = False  # the last of the file (or of a piece of it: collectors/parallel.py)
+    start: int = 0  # where in the file its input began
+
+
+class Lines(Protocol):
+    """Records with where each came from, and how far they got (detect.Records and the like)."""
+
+    offset: int
+    line: int
+
+    def __iter__(self) -> Iterator[tuple[Any, Where]]: ...
+
+
+def gather(
+    parser: Parser, records: Lines, source: str, ingest_id: int | None, batch_rows: int,
+    batch_bytes: int, rejects: list[Reject] | None = None,
+) -> Iterator[Batch]:
+    """Parse every record, giving a batch each time `batch_rows` rows or rejects or `batch_bytes`
+    of input are gathered, and what is left at the end (perhaps nothing) with final set.
+
+    `rejects` are ones found before, which go in the first batch.
+    """
+    pending = list(rejects or ())
+    held = count = 0
+    start = records.offset
+    buffer = parser.buffer
+    for value, where in records:
+        held += len(where.raw)
+        if isinstance(value, Failed):
+            pending.append(Reject(source, where.line, value.reason, excerpt(where.raw.rstrip()),
+                                  where.offset))
+            count += 1
+        else:
+            before = len(buffer)
+            rejected = parser.feed(value, where)
+            pending += rejected
+            count += len(buffer) - before + len(rejected)
+        if len(buffer) >= batch_rows or len(pending) >= batch_rows or held >= batch_bytes:
+            yield Batch(parser.table, buffer.take(ingest_id) if len(buffer) else None, pending,
+                        records.offset, records.line, records=count, start=start)
+            pending, held, count, start = [], 0, 0, records.offset
+    yield Batch(parser.table, buffer.take(ingest_id) if len(buffer) else None, pending,
+                records.offset, records.line, records=count, final=True, start=start)
 
 
 PROGRESS_EVERY = 0.25  # seconds between reports of a long statement's progress
