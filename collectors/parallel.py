@@ -8,6 +8,10 @@ the batches the one-process path makes (`units.gather`), with lines counted from
 start, and the ingest writes them in file order, numbering lines as it goes and joining a piece's
 last, partial batch to the next. Rows, rejects (file, line, offset, reason), counts and
 checkpoints are those of the one-process path (tests/test_collect_parallel.py compares them).
+
+Workers are spawned (not forked: the ingest's process runs DuckDB's and Arrow's threads), so a
+program that calls `ingest_paths` on such a file must guard its main module with
+`if __name__ == "__main__":`, as multiprocessing requires; `backroom` does.
 """
 
 from __future__ import annotations
@@ -156,30 +160,25 @@ class Workers:
         pending: deque[Future[Piece]] = deque()
         ranges = pieces(job.path, start, chunk)
         carry: Batch | None = None
+        offset = start
         try:
-            for piece_range in ranges:
-                pending.append(self._submit(job, *piece_range))
-                if len(pending) >= self.count * AHEAD:
-                    break
+            while len(pending) < self.count * AHEAD and (taken := next(ranges, None)):
+                pending.append(self._submit(job, *taken))
             while pending:
                 piece = self._result(pending.popleft())
-                for piece_range in ranges:
-                    pending.append(self._submit(job, *piece_range))
-                    break
+                if taken := next(ranges, None):
+                    pending.append(self._submit(job, *taken))
                 for batch in piece.batches:
                     batch = _counted_from(batch, lines)
+                    offset = batch.offset
                     if carry is not None:
-                        batch = _joined(carry, batch)
-                        carry = None
+                        batch, carry = _joined(carry, batch), None
                     if batch.final and not _full(batch, job):
-                        carry = batch
+                        carry = batch  # a piece's partial last batch: joined to the next one's
                     else:
                         yield dataclasses.replace(batch, final=False)
                 lines += piece.lines
-            if carry is not None:
-                yield carry
-            else:
-                yield Batch(None, None, [], _end(job.path), lines, final=True)
+            yield carry if carry is not None else Batch(None, None, [], offset, lines, final=True)
         finally:
             for future in pending:
                 future.cancel()
@@ -211,10 +210,6 @@ class Workers:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-
-
-def _end(path: Path) -> int:
-    return path.stat().st_size
 
 
 def _counted_from(batch: Batch, lines: int) -> Batch:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -76,7 +77,7 @@ def native(store: Store, source: Path, lenient: bool = False) -> int:
     return int(count[0]) if count else 0
 
 
-def backroom(store: Store, source: Path, **options: bool) -> int:
+def backroom(store: Store, source: Path, **options: Any) -> int:
     report = ingest_paths(store, [source], **options)
     with store.writing(transaction=False) as cursor:
         cursor.execute("CHECKPOINT")
@@ -187,14 +188,18 @@ def test_otlp_ingest(estate: Path, work: Path) -> None:
         "SELECT count(*) FROM (SELECT unnest(ss.spans) FROM (SELECT unnest(rs.scopeSpans) AS ss "
         "FROM (SELECT unnest(resourceSpans) AS rs FROM read_json($path, format = "
         "'newline_delimited', columns = {resourceSpans: 'STRUCT(resource JSON, scopeSpans "
-        "STRUCT(scope JSON, spans JSON[])[])[]'}))))", {"path": str(source)}).fetchone()[0])
+        "STRUCT(scope JSON, spans JSON[])[])[]'}))))", {"path": str(source)}).fetchall()[0][0])
     ours_s, ours_rows = timed(lambda: backroom(new_store(work / "spans.duckdb"), source))
+    alone_s, alone_rows = timed(lambda: backroom(new_store(work / "spans-alone.duckdb"), source,
+                                                 parallel_bytes=None))
     sql_s, sql_rows = timed(lambda: backroom(new_store(work / "spans-sql.duckdb"), source,
                                              otlp_fast_path=True))
     show(f"OTLP JSON, {spans:,} spans", [
         ("DuckDB read_json of the same file, spans unnested (baseline)", native_s, ""),
         ("backroom ingest", ours_s,
          f"{ours_rows:,} rows, {native_s / ours_s:.2f}x of read_json (target >= 0.5)"),
+        ("backroom ingest parsing on one process (parallel_bytes=None)", alone_s,
+         f"{alone_rows:,} rows, {native_s / alone_s:.2f}x of read_json"),
         ("backroom ingest with the SQL fast path (otlp_fast_path)", sql_s,
          f"{sql_rows:,} rows, {native_s / sql_s:.2f}x of read_json"),
     ])
