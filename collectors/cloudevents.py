@@ -12,11 +12,11 @@ import orjson
 from collectors.rows import (
     RECORD_ERRORS,
     BadRecord,
+    Correlation,
     EventRow,
     Parser,
     Where,
     amount,
-    correlate,
     int32,
     reason_of,
     split_paths,
@@ -116,6 +116,7 @@ class EventsParser(Parser):
         super().__init__(source)
         self.states = dict(policy.states)
         self.order_paths = split_paths(policy.correlation.order_id, ("data",), top_level=True)
+        self.order_of = Correlation(self.order_paths)
 
     def feed(self, value: Any, where: Where) -> list[Reject]:
         if isinstance(value, list):
@@ -151,7 +152,7 @@ class EventsParser(Parser):
             event_id=event_id, source=source, type=event_type,
             state=self.states.get(event_type), system=system_of(source),
             channel=text(event.get("channel")),
-            order_id=correlate(self.order_paths, {"": event, "data": fields}),
+            order_id=self.order_of({"": event, "data": fields}),
             order_name=order_name, customer_email=email, store_id=store_id, sku=sku,
             quantity=int32(fields.get("quantity")), amount=amount(fields.get("amount")),
             currency=currency, movement_id=movement_id, movement_kind=kind, applied_system=system,

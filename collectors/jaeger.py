@@ -15,7 +15,6 @@ from collectors.rows import (
     CorrelatingParser,
     SpanRow,
     Where,
-    correlate,
     iso_from_micros,
     reason_of,
 )
@@ -254,6 +253,6 @@ class JaegerParser(CorrelatingParser):
             scope=scope if isinstance(scope, str) else None,
             attributes=orjson.dumps(attributes), resource=process.json,
             span_events=orjson.dumps(_span_events(span)), links=orjson.dumps(links),
-            order_id=correlate(self.order_paths, sources),
-            message_id=correlate(self.message_paths, sources),
+            order_id=self.order_of(sources),
+            message_id=self.message_of(sources),
         )

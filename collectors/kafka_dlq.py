@@ -13,7 +13,6 @@ from collectors.rows import (
     BadRecord,
     DlqRow,
     Where,
-    correlate,
     reason_of,
     text,
 )
@@ -170,7 +169,7 @@ class KafkaDlqParser(DeadLetterParser):
         properties = {key: record[key] for key in _RECORD_METADATA if key in record}
         sources = {"properties": properties, "headers": latest, "body": body_json(body)}
         body_sha256 = hashlib.sha256(body).hexdigest()
-        message_id = correlate(self.message_paths, sources) or _first_named(
+        message_id = self.message_of(sources) or _first_named(
             latest, MESSAGE_ID_HEADERS) or f"sha256:{body_sha256}"
         died_at = _micros_from_millis(record.get("ts"))
         original_topic = text(last.get("topic"))
@@ -187,7 +186,7 @@ class KafkaDlqParser(DeadLetterParser):
             content_type=_first_named(latest, CONTENT_TYPE_HEADERS),
             properties=orjson.dumps(properties), headers=orjson.dumps(multimap(pairs)),
             body=body, body_sha256=body_sha256, error_text=error,
-            order_id=correlate(self.order_paths, sources),
+            order_id=self.order_of(sources),
             trace_id=trace[0] if trace else None,
             fingerprint=fingerprint(reason, original_topic, error), status="dead",
             history=orjson.dumps([_history_entry(group) for group in groups]),

@@ -15,7 +15,6 @@ from collectors.rows import (
     CorrelatingParser,
     SpanRow,
     Where,
-    correlate,
     iso_from_micros,
     micros_from_nanos,
     reason_of,
@@ -303,7 +302,6 @@ class OtlpParser(CorrelatingParser):
         )
 
 
-_NO_STATUS: dict[str, Any] = {}
 
 
 def _json_list(items: list[Any]) -> bytes:
@@ -400,7 +398,7 @@ class ProtoSpans(OtlpParser):
             status.message or None, scope, orjson.dumps(attributes), resource_json,
             _proto_events(span) if span.events else b"[]",
             _proto_links(span) if span.links else b"[]",
-            correlate(self.order_paths, sources), correlate(self.message_paths, sources),
+            self.order_of(sources), self.message_of(sources),
         )
 
 

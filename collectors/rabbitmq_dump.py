@@ -17,7 +17,6 @@ from collectors.rows import (
     CorrelatingParser,
     DlqRow,
     Where,
-    correlate,
     micros,
     reason_of,
     text,
@@ -172,7 +171,7 @@ class DlqDumpParser(DeadLetterParser):
         headers = headers if isinstance(headers, dict) else {}
         deaths = read_deaths(headers)
         sources = {"properties": properties, "headers": headers, "body": body_json(body)}
-        message_id = correlate(self.message_paths, sources)
+        message_id = self.message_of(sources)
         body_sha256 = hashlib.sha256(body).hexdigest()
         first, last = deaths.first_time, deaths.last_time
         first_death_at = micros(first) if first is not None else None
@@ -191,7 +190,7 @@ class DlqDumpParser(DeadLetterParser):
             properties=orjson.dumps({k: v for k, v in properties.items() if k != "headers"}),
             headers=orjson.dumps(headers),
             body=body, body_sha256=body_sha256, error_text=error,
-            order_id=correlate(self.order_paths, sources),
+            order_id=self.order_of(sources),
             trace_id=trace[0] if trace else None,
             fingerprint=fingerprint(reason, original_queue, error),
             status="dead", history=orjson.dumps(_raw_history(headers)), seen_at=self.seen_at,

@@ -313,7 +313,10 @@ def lookup(mapping: dict[str, Any] | None, path: str) -> Any:
 
 
 def correlate(paths: Sequence[tuple[str, str]], sources: Mapping[str, Any]) -> str | None:
-    """The first usable string along (source, key) paths, e.g. ('attributes', 'retail.order_id')."""
+    """The first usable string along (source, key) paths, e.g. ('attributes', 'retail.order_id').
+
+    The definition, which tests check parsers against; the parsers use `Correlation`.
+    """
     for source, key in paths:
         found = text(lookup(sources.get(source), key))
         if found is not None:

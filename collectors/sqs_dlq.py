@@ -21,7 +21,6 @@ from collectors.rows import (
     BadRecord,
     DlqRow,
     Where,
-    correlate,
     int32,
     iso_from_micros,
     reason_of,
@@ -166,7 +165,7 @@ class SqsDlqParser(DeadLetterParser):
         properties = {key: message[key] for key in _PROPERTIES if key in message}
         sources = {"properties": properties, "headers": values, "body": body_json(body)}
         body_sha256 = hashlib.sha256(body).hexdigest()
-        message_id = text(message.get("MessageId")) or correlate(self.message_paths, sources)
+        message_id = text(message.get("MessageId")) or self.message_of(sources)
         times = (_micros_from_millis(attributes.get("SentTimestamp")),
                  _micros_from_millis(attributes.get("ApproximateFirstReceiveTimestamp")))
         known = [time for time in times if time is not None]
@@ -186,7 +185,7 @@ class SqsDlqParser(DeadLetterParser):
             content_type=_first_named(values, CONTENT_TYPE_ATTRIBUTES),
             properties=orjson.dumps(properties), headers=orjson.dumps(typed),
             body=body, body_sha256=body_sha256, error_text=error,
-            order_id=correlate(self.order_paths, sources),
+            order_id=self.order_of(sources),
             trace_id=self._trace_id(attributes, values),
             fingerprint=fingerprint(reason, original_queue, error), status="dead",
             history=orjson.dumps(_history(source_arn, reason, count, times)),

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, Status, StatusCode
 
 from collectors.otlp import OtlpParser, ProtoSpans
-from collectors.rows import SpanRow, Where, correlate, iso_from_micros
+from collectors.rows import Correlation, SpanRow, Where, correlate, iso_from_micros
 from queries import policy
 
 WHERE = Where(1, 0, b"")
@@ -196,3 +196,20 @@ def test_an_unknown_status_code_is_stored_as_null_not_a_broken_batch() -> None:
     (row,) = parser.buffer.rows
     assert (row.kind, row.status_code) == (None, None)
     assert parser.buffer.take(1).num_rows == 1  # the batch still becomes a typed Arrow table
+
+
+_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False),
+                  st.sampled_from(["", " ", "SO-1", "x.y"]))
+_KEYS = st.sampled_from(["a", "b", "a.b", "a.b.c", "b.c", "c"])
+_OBJECTS = st.recursive(_LEAF, lambda inner: st.dictionaries(_KEYS, inner, max_size=4), max_leaves=8)
+
+
+@given(paths=st.lists(st.tuples(st.sampled_from(["attributes", "resource"]),
+                                st.sampled_from(["a", "a.b", "a.b.c", "b.c", "c"])),
+                      max_size=3),
+       attributes=_OBJECTS, resource=_OBJECTS)
+def test_the_parsers_correlation_answers_as_its_definition(
+        paths: list[tuple[str, str]], attributes: Any, resource: Any) -> None:
+    """Correlation skips prefixes that are not keys; it must find what `correlate` finds."""
+    sources = {"attributes": attributes, "resource": resource}
+    assert Correlation(paths)(sources) == correlate(paths, sources)
