@@ -98,8 +98,10 @@ class IngestReport:
     def summary_line(self) -> str:
         """One line for people, e.g. '3 files: 12,345 rows, 2 rejects, 0 duplicates skipped'."""
         rows = sum(self.rows.values())
+        resumed = sum(source.resumed_from is not None for source in self.sources)
         return (
             f"{plural(self.files, 'file')}: {plural(rows, 'row')}, "
             f"{plural(self.rejects, 'reject')}, "
             f"{plural(self.skipped_duplicates, 'duplicate')} skipped"
+            + (f" ({resumed} resumed where an interrupted run had committed)" if resumed else "")
         )

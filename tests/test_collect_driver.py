@@ -291,6 +291,7 @@ def test_an_interrupted_ingest_resumes_where_it_committed(store: Store, tmp_path
 
     assert 0 < committed < 100 - 14
     assert resumed.sources[0].resumed_from is not None
+    assert resumed.summary_line().endswith(" (1 resumed where an interrupted run had committed)")
     assert query(store, "SELECT count(*) FROM events") == [(100 - 14,)]
     assert query(store, "SELECT count(*), count(DISTINCT line) FROM rejects") == [(14, 14)]
     assert query(store, "SELECT count(*), bool_and(finished_at IS NOT NULL) FROM ingest_log") == [
