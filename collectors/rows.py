@@ -181,8 +181,6 @@ def micros(value: datetime) -> int:
 
 def micros_from_nanos(value: Any) -> int | None:
     """OTLP fixed64 nanoseconds (string or number) as microseconds; 0, junk, overflow -> None."""
-    if type(value) is str and len(value) == 19 and value.isdecimal() and value[0] != "0":
-        return int(value[:-3])  # the usual shape (2001 to 2286): no big integer to divide
     if isinstance(value, str):
         if not value.isdecimal() or len(value) > 20:
             return None
