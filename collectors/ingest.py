@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import gc
@@ -148,10 +147,6 @@ class FileIngest:
     def run(self, path: Path, fmt: str) -> FileReport:
         """Ingest one file with `fmt` ('auto' detects it from the content)."""
         undetected, head, layout = None, b"", None
-        with contextlib.suppress(OSError):
-            if self.workers is not None and self.parallel_bytes is not None \
-                    and path.stat().st_size >= self.parallel_bytes:
-                self.workers.start()  # while the file's identity is computed
         with ThreadPoolExecutor(1) as pool:
             # SHA-256 releases the GIL: the fast path's pass over the lines runs meanwhile.
             digest = pool.submit(detect.identity_of, path)
@@ -165,6 +160,10 @@ class FileIngest:
                 fmt, undetected = UNKNOWN, str(exc)
             except OSError as exc:
                 raise detect.unreadable(path, exc) from None
+            if self.workers is not None and fmt != UNKNOWN and layout is None \
+                    and not (fmt == detect.OTLP and self.otlp_fast_path) \
+                    and self._parallel(path, 0, head):
+                self.workers.start()  # while the file's identity is computed
             try:
                 identity, size = digest.result(), path.stat().st_size
             except OSError as exc:
@@ -276,7 +275,7 @@ class FileIngest:
         units.commit()
         run.new_keys = True
         start, lines = (resume.offset_to, resume.lines or 0) if resume is not None else (0, 0)
-        if self._parallel(run, head, start):
+        if self._parallel(run.path, start, head):
             assert self.workers is not None
             job = parallel.Job(run.path, run.fmt, self.policy, micros(datetime.now(UTC)),
                                run.ingest_id, self.max_line, self.batch_rows, self.batch_bytes)
@@ -290,11 +289,11 @@ class FileIngest:
             records.offset, records.line = start, lines
             self._consume(units, run, parser, records)
 
-    def _parallel(self, run: _FileRun, head: bytes, start: int) -> bool:
-        """Whether to parse the file on worker processes (collectors/parallel.py)."""
+    def _parallel(self, path: Path, start: int, head: bytes) -> bool:
+        """Whether to parse the file from `start` on worker processes (collectors/parallel.py)."""
         return (self.workers is not None and self.parallel_bytes is not None
-                and run.size - start >= self.parallel_bytes
-                and not detect.is_document(head) and not detect.is_gzip(run.path))
+                and path.stat().st_size - start >= self.parallel_bytes
+                and not detect.is_document(head) and not detect.is_gzip(path))
 
     def _consume(self, units: Units, run: _FileRun, parser: Parser, records: Lines) -> None:
         """Parse, batch and write every record `records` yields, then finish the file."""

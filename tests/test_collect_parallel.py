@@ -8,6 +8,7 @@ checkpoint with the one-process path on the same file.
 
 from __future__ import annotations
 
+import gzip
 import json
 import multiprocessing
 import os
@@ -188,3 +189,21 @@ def test_a_worker_that_dies_stops_the_ingest_with_one_line(
     assert "\n" not in str(failed.value)
     assert "run the ingest again" in str(failed.value)
     assert multiprocessing.active_children() == []
+
+
+def test_no_worker_starts_for_a_file_the_sql_fast_path_or_gzip_takes(
+        tmp_path: Path, policy: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"".join(orjson.dumps({
+        "specversion": "1.0", "id": f"e{n}", "source": "/pos/store/0042", "type": "order.captured",
+        "subject": f"SO-{n}", "time": "2026-01-01T10:00:00Z"}) + b"\n" for n in range(50)))
+    traces = tmp_path / "traces.jsonl.gz"
+    traces.write_bytes(gzip.compress(messy_file(tmp_path / "plain.jsonl").read_bytes()))
+    started: list[int] = []
+    monkeypatch.setattr(parallel.Workers, "start", lambda self: started.append(1))
+
+    report = ingest_paths(Store.at(tmp_path / "store.duckdb"), [events, traces], policy=policy,
+                          parallel_bytes=0, max_line_bytes=LINE_LIMIT)
+
+    assert (report.rows["events"], report.rows["spans"]) == (50, 122)
+    assert started == []
