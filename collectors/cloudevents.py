@@ -9,17 +9,16 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from collectors.correlation import Correlation, split_paths
 from collectors.rows import (
     RECORD_ERRORS,
     BadRecord,
-    Correlation,
     EventRow,
     Parser,
     Where,
     amount,
     int32,
     reason_of,
-    split_paths,
     text,
     time_from_rfc3339,
 )

@@ -25,8 +25,9 @@ import orjson
 
 from collectors import detect
 from collectors.cloudevents import REQUIRED
+from collectors.correlation import split_paths
 from collectors.detect import Records
-from collectors.rows import Where, split_paths
+from collectors.rows import Where
 from queries.policy import Policy
 
 CHUNK = 8 * 1024 * 1024
@@ -84,7 +85,7 @@ def plan_for(policy: Policy) -> Plan | None:
     top, data = list(_TOP), list(_DATA)
     terms = []
     for source, key in pairs:
-        # Dotted keys mean "literal key first, then nesting" (rows.lookup): Python's job.
+        # Dotted keys mean "literal key first, then nesting" (correlation.lookup): Python's job.
         if "." in key or not key or (source == "" and key == "data"):
             return None
         holder = "e" if source == "" else "e.data"

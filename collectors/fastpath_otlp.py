@@ -27,9 +27,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from collectors import detect, fastpath
+from collectors.correlation import split_paths
 from collectors.fastpath import FastResult, Layout, LayoutChanged, literal
 from collectors.otlp import SPAN_KINDS, STATUS_CODES, OtlpParser
-from collectors.rows import SpanRow, split_paths
+from collectors.rows import SpanRow
 from queries import ingest as log
 from queries.ingest import Table
 from queries.policy import Policy
@@ -72,7 +73,7 @@ def _names(names: dict[str, int], prefix: str) -> str:
 
 
 def _correlation(paths: list[str]) -> str:
-    """SQL for the first usable value along the policy's paths (rows.correlate), else NULL."""
+    """SQL for the first usable value along the policy's paths (correlation.correlate), else NULL."""
     maps = {"attributes": "attribute_map", "resource": "resource_map"}
     terms = [f"otlp_text(map_extract_value({maps[source]}, {literal(key)}))"
              for source, key in split_paths(paths, OtlpParser.known)]

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import duckdb
 from opentelemetry import trace
 
 from collectors import detect, fastpath, fastpath_otlp, parallel
 from collectors import spool as spooling
 from collectors.cloudevents import EventsParser
 from collectors.detect import Records
+from collectors.filerun import FileRun
 from collectors.otlp import OtlpParser
 from collectors.parallel import CHUNK_BYTES, PARALLEL_BYTES, Workers
 from collectors.rabbitmq_dump import DlqDumpParser
@@ -29,7 +27,7 @@ from collectors.rows import Parser, micros
 from collectors.text import excerpt
 from collectors.units import Batch, BatchWriter, Lines, Units, gather, watched
 from queries import ingest as log
-from queries import rollup, search_index
+from queries import search_index
 from queries.errors import BackroomError
 from queries.ingest import IngestTotals, Reject, Table
 from queries.policy import Policy
@@ -85,36 +83,6 @@ def make_parser(fmt: str, source: str, policy: Policy, *, seen_at: int | None = 
     raise UnsupportedFormat(_unsupported(fmt))
 
 
-@dataclass
-class _FileRun:
-    """The state of one file's ingest while it runs."""
-
-    path: Path
-    fmt: str
-    size: int
-    report: FileReport
-    ingest_id: int = 0
-    totals: IngestTotals = field(default_factory=IngestTotals)  # cumulative, as the log records it
-    pending: list[Reject] = field(default_factory=list)
-    # Rows go in with a plain INSERT while no key has been seen twice (queries.ingest.insert_rows):
-    # the batches of the open unit of work and the counts before it, to write it again without.
-    new_keys: bool = False
-    unit: list[tuple[Batch, bool]] = field(default_factory=list)
-    before_unit: tuple[IngestTotals, FileReport] | None = None
-
-    def mark(self) -> None:
-        """Remember the counts as they stand before the open unit's first batch."""
-        self.before_unit = (copy.deepcopy(self.totals), copy.deepcopy(self.report))
-
-    def undo(self) -> None:
-        """Put the counts back as they were before the open unit (its writes were rolled back)."""
-        assert self.before_unit is not None
-        totals, report = copy.deepcopy(self.before_unit)
-        self.totals = totals
-        for name in ("rows", "skipped_duplicates", "rejects", "samples"):
-            setattr(self.report, name, getattr(report, name))
-
-
 class Progress(Protocol):
     """How far a file got: bytes of its total, and records read (the report's, unless given)."""
 
@@ -168,7 +136,7 @@ class FileIngest:
                 identity, size = digest.result(), path.stat().st_size
             except OSError as exc:
                 raise detect.unreadable(path, exc) from None
-        run = _FileRun(path, fmt, size, FileReport(str(path), fmt))
+        run = FileRun(path, fmt, size, FileReport(str(path), fmt), self.commit_every)
         attributes = {"backroom.source": str(path), "backroom.format": fmt}
         with _tracer.start_as_current_span("ingest file", attributes=attributes), \
                 Units(self.store) as units:
@@ -187,14 +155,14 @@ class FileIngest:
                 self._read(units, run, head, resume)
         return run.report
 
-    def _start(self, units: Units, run: _FileRun, identity: str, resume: Any) -> None:
+    def _start(self, units: Units, run: FileRun, identity: str, resume: Any) -> None:
         if resume is None:
             run.ingest_id = log.start(units.cursor(), str(run.path), run.fmt, identity)
             return
         run.ingest_id, run.totals = resume.ingest_id, resume.totals
         run.report.resumed_from = resume.offset_to
 
-    def _unchanged(self, units: Units, run: _FileRun, identity: str, prior: Any) -> None:
+    def _unchanged(self, units: Units, run: FileRun, identity: str, prior: Any) -> None:
         """The same content was ingested before: nothing to read, all of it counts as duplicates."""
         cursor = units.cursor()
         report = run.report
@@ -206,7 +174,7 @@ class FileIngest:
         totals = IngestTotals(skipped_duplicates=report.skipped_duplicates, rejects=report.rejects)
         log.finish(cursor, ingest_id, totals, run.size, prior.lines)
 
-    def _undetected(self, run: _FileRun, reason: str | None, head: bytes) -> None:
+    def _undetected(self, run: FileRun, reason: str | None, head: bytes) -> None:
         if reason is None:
             return  # an empty file: nothing to read, nothing wrong
         run.pending.append(Reject(str(run.path), 1, reason, excerpt(head), 0))
@@ -218,7 +186,7 @@ class FileIngest:
         return self.fast_path and self.batch_rows >= BATCH_ROWS
 
     def _fast(
-        self, units: Units, run: _FileRun, head: bytes, resume: Any,
+        self, units: Units, run: FileRun, head: bytes, resume: Any,
         layout: fastpath.Layout | None,
     ) -> bool:
         """Ingest a CloudEvents or OTLP JSON lines file in DuckDB; False if it cannot.
@@ -264,14 +232,14 @@ class FileIngest:
         self._consume(units, run, parser, slow)  # type: ignore[arg-type]
         return True
 
-    def _estimate(self, run: _FileRun, done: float, lines: int) -> None:
+    def _estimate(self, run: FileRun, done: float, lines: int) -> None:
         """Report a statement that reads the whole file as `done` percent of its bytes and lines."""
         if self.progress is not None:
             self.progress(run.report, int(run.size * done / 100), run.size,
                           int(lines * done / 100))
 
-    def _read(self, units: Units, run: _FileRun, head: bytes, resume: Any) -> None:
-        # Each unit of work then holds nothing but batches, which _write can write again.
+    def _read(self, units: Units, run: FileRun, head: bytes, resume: Any) -> None:
+        # Each unit of work then holds nothing but batches, which FileRun.write can write again.
         units.commit()
         run.new_keys = True
         start, lines = (resume.offset_to, resume.lines or 0) if resume is not None else (0, 0)
@@ -295,13 +263,13 @@ class FileIngest:
                 and path.stat().st_size - start >= self.parallel_bytes
                 and not detect.is_document(head) and not detect.is_gzip(path))
 
-    def _consume(self, units: Units, run: _FileRun, parser: Parser, records: Lines) -> None:
+    def _consume(self, units: Units, run: FileRun, parser: Parser, records: Lines) -> None:
         """Parse, batch and write every record `records` yields, then finish the file."""
         rejects, run.pending = run.pending, []
         self._write_all(units, run, gather(parser, records, str(run.path), run.ingest_id,
                                            self.batch_rows, self.batch_bytes, rejects))
 
-    def _write_all(self, units: Units, run: _FileRun, batches: Iterator[Batch]) -> None:
+    def _write_all(self, units: Units, run: FileRun, batches: Iterator[Batch]) -> None:
         """Write `batches` (the last with final set), then finish the file.
 
         Each full batch is written on a thread of its own while the next is parsed (DuckDB lets go
@@ -309,7 +277,7 @@ class FileIngest:
         and the final one is written once they have landed, so batches, checkpoints and commits keep
         their order.
         """
-        with BatchWriter(functools.partial(self._write, units, run)) as writer:
+        with BatchWriter(functools.partial(run.write, units)) as writer:
             for batch in batches:
                 run.report.records += batch.records
                 if batch.final:
@@ -317,66 +285,16 @@ class FileIngest:
                 writer.submit(batch)
                 if self.progress is not None:
                     self.progress(run.report, batch.offset, run.size)
-        self._write(units, run, batch, final=True)
+        run.write(units, batch, final=True)
         if self.progress is not None:
             self.progress(run.report, batch.offset, run.size)
 
-    def _finish(self, units: Units, run: _FileRun) -> None:
+    def _finish(self, units: Units, run: FileRun) -> None:
         """Write the rejects gathered (of a file not read), then the log's end of the file."""
         rejects, run.pending = run.pending, []
-        self._write(units, run, Batch(None, None, rejects, run.size, None), final=True)
+        run.write(units, Batch(None, None, rejects, run.size, None), final=True)
         if self.progress is not None:
             self.progress(run.report, run.size, run.size)
-
-    def _write(self, units: Units, run: _FileRun, batch: Batch, *, final: bool = False) -> None:
-        """Write a batch's rows and rejects and the log's progress; commit every few batches.
-
-        While `run.new_keys` holds, rows go in with a plain INSERT. The first key stored already
-        (or given twice) aborts the unit of work: it is rolled back and its batches written again
-        skipping duplicates, as is the rest of the file.
-        """
-        if run.new_keys:
-            if not run.unit:
-                run.mark()
-            run.unit.append((batch, final))
-        try:
-            self._write_batch(units, run, batch, final)
-        except duckdb.ConstraintException:
-            if not run.new_keys:
-                raise
-            units.rollback()
-            run.undo()
-            run.new_keys = False
-            unit, run.unit = run.unit, []
-            for again, last in unit:
-                self._write_batch(units, run, again, last)
-        if not final and units.batch_done(self.commit_every):
-            run.unit = []
-
-    def _write_batch(self, units: Units, run: _FileRun, batch: Batch, final: bool) -> None:
-        cursor = units.cursor()
-        if batch.table is not None and batch.rows is not None:
-            with _tracer.start_as_current_span("ingest batch") as span:
-                inserted, duplicates = log.insert_rows(cursor, batch.table, batch.rows,
-                                                       new_keys=run.new_keys)
-                span.set_attribute("backroom.rows", inserted)
-                span.set_attribute("backroom.duplicates", duplicates)
-            run.report.rows[batch.table.value] += inserted
-            run.report.skipped_duplicates += duplicates
-            run.totals.rows[batch.table.value] += inserted
-            run.totals.skipped_duplicates += duplicates
-        if batch.rejects:
-            count = log.record_rejects(cursor, run.ingest_id, batch.rejects)
-            run.report.rejects += count
-            run.totals.rejects += count
-            run.report.samples += batch.rejects[: max(0, 20 - len(run.report.samples))]
-        if final:
-            if run.totals.rows[Table.EVENTS.value]:
-                # The per-order rollups follow the events in the same unit of work (002_orders.sql).
-                rollup.refresh_orders(cursor, run.ingest_id)
-            log.finish(cursor, run.ingest_id, run.totals, batch.offset, batch.lines)
-        else:
-            log.checkpoint(cursor, run.ingest_id, run.totals, batch.offset, batch.lines)
 
 
 @contextmanager

@@ -8,16 +8,9 @@ from typing import Any
 
 import orjson
 
+from collectors.correlation import CorrelatingParser
 from collectors.otlp import normalise_id
-from collectors.rows import (
-    RECORD_ERRORS,
-    BadRecord,
-    CorrelatingParser,
-    SpanRow,
-    Where,
-    iso_from_micros,
-    reason_of,
-)
+from collectors.rows import RECORD_ERRORS, BadRecord, SpanRow, Where, iso_from_micros, reason_of
 from collectors.text import escape
 from queries.ingest import Reject, Table
 

@@ -21,7 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from collectors.live import Batch, LiveWriter, SourceStats, StoredNothing
-from collectors.otlp import ProtoSpans
+from collectors.otlp_proto import ProtoSpans
 from collectors.rows import RowBuffer, Where
 from collectors.spool import REJECTS, Segment, SpoolFull, rejects_table
 from queries.errors import StoreBusy

@@ -10,17 +10,9 @@ from typing import Any
 
 import orjson
 
+from collectors.correlation import CorrelatingParser
 from collectors.deaths import read_deaths
-from collectors.rows import (
-    RECORD_ERRORS,
-    BadRecord,
-    CorrelatingParser,
-    DlqRow,
-    Where,
-    micros,
-    reason_of,
-    text,
-)
+from collectors.rows import RECORD_ERRORS, BadRecord, DlqRow, Where, micros, reason_of, text
 from collectors.text import escape, fingerprint, parse_traceparent
 from queries.ingest import Reject, Table
 from queries.policy import Policy

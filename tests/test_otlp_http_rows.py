@@ -18,8 +18,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, Status, StatusCode
 
-from collectors.otlp import OtlpParser, ProtoSpans
-from collectors.rows import Correlation, SpanRow, Where, correlate, iso_from_micros
+from collectors.correlation import Correlation, correlate
+from collectors.otlp import OtlpParser
+from collectors.otlp_proto import ProtoSpans
+from collectors.rows import SpanRow, Where, iso_from_micros
 from queries import policy
 
 WHERE = Where(1, 0, b"")

@@ -6,9 +6,10 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from collectors.correlation import correlate, split_paths
 from collectors.deaths import read_deaths
 from collectors.rabbitmq_dump import BROKER, body_json, dead_letter_id
-from collectors.rows import correlate, micros, split_paths
+from collectors.rows import micros
 from collectors.text import parse_traceparent
 from console.replay.runtime import Destination, Outbound
 from queries.policy import Policy
