@@ -327,14 +327,18 @@ def ingest_paths(
     otlp_fast_path: bool = False,
     parallel_bytes: int | None = PARALLEL_BYTES,
     chunk_bytes: int = CHUNK_BYTES,
+    jobs: int | None = None,
 ) -> IngestReport:
     """Ingest files and folders (walked recursively, sorted), each file's format told by content.
 
-    A file of at least `parallel_bytes` read line by line is parsed on one worker process per
-    core (collectors/parallel.py), in pieces of `chunk_bytes`; None parses every file here.
+    A file of at least `parallel_bytes` read line by line is parsed on `jobs` worker processes
+    (collectors/parallel.py; None: one per core), in pieces of `chunk_bytes`; `parallel_bytes`
+    None or `jobs` 1 parses every file here.
     """
     if fmt != "auto" and fmt not in detect.FORMATS:
         raise UnsupportedFormat(_unsupported(fmt))
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
     files = detect.expand(paths, skip=store.own_files)
     detect.preflight(files)
     effective = policy if policy is not None else load_policy()
@@ -350,8 +354,8 @@ def ingest_paths(
                 len(report.sources), len(files),
             ))
 
-    cores = parallel.cores()
-    workers = Workers(cores) if cores > 1 and parallel_bytes is not None else None
+    count = parallel.cores() if jobs is None else jobs
+    workers = Workers(count) if count > 1 and parallel_bytes is not None else None
     driver = FileIngest(
         store, effective, batch_rows=batch_rows, batch_bytes=batch_bytes, commit_every=commit_every,
         max_line=max_line_bytes, progress=progress, fast_path=fast_path,

@@ -97,6 +97,9 @@ def ingest(
     fmt: Annotated[str, typer.Option(
         "--format", help="auto|otlp|jaeger|events|rabbitmq-dlq|kafka-dlq|sqs-dlq (auto: by content).")] = "auto",
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 if any record was rejected.")] = False,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", min=1, show_default=False,
+        help="Processes that parse a large file (64 MB or more) [default: one per core; 1: none].")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -109,7 +112,7 @@ def ingest(
                                  param_hint="'PATHS'")
     # A progress line on stderr for people at a terminal; never with --json or when piped.
     show = not as_json and sys.stderr.isatty()
-    report = ingest_paths(store_for(db), paths, fmt=fmt, policy=policy.load(),
+    report = ingest_paths(store_for(db), paths, fmt=fmt, policy=policy.load(), jobs=jobs,
                           on_progress=_ProgressLine() if show else None)
     if show:
         sys.stderr.write("\n")

@@ -45,6 +45,7 @@ def test_version() -> None:
     (["lag", "--by", "planet"], "'--by'"),
     (["search", " "], "give something to search for"),  # an empty shell variable
     (["ingest", "-"], "standard input is not read"),
+    (["ingest", "--jobs", "0", "x.jsonl"], "'--jobs'"),
     (["audit", "--since", "yesterday"], "--since: 'yesterday' is not a duration"),
 ])
 def test_usage_errors_are_one_line_on_stderr_with_exit_code_2(args: list[str], says: str) -> None:

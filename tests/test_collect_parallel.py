@@ -207,3 +207,22 @@ def test_no_worker_starts_for_a_file_the_sql_fast_path_or_gzip_takes(
 
     assert (report.rows["events"], report.rows["spans"]) == (50, 122)
     assert started == []
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_jobs_caps_the_processes_that_parse(tmp_path: Path, policy: Policy, jobs: int) -> None:
+    """`backroom ingest --jobs N`: a shared host can keep the ingest off its other cores."""
+    path = messy_file(tmp_path / "traces.jsonl")
+    children: list[int] = []
+
+    def watch(_: ProgressInfo) -> None:
+        children.append(len(multiprocessing.active_children()))
+
+    report = ingest_paths(Store.at(tmp_path / "store.duckdb"), [path], policy=policy,
+                          parallel_bytes=0, chunk_bytes=700, max_line_bytes=LINE_LIMIT,
+                          batch_rows=10, jobs=jobs, on_progress=watch)
+
+    assert report.rows["spans"] == 122
+    # One process per job is started at once (Workers.start), none for --jobs 1.
+    assert set(children) == ({0} if jobs == 1 else {jobs})
+    assert multiprocessing.active_children() == []
