@@ -98,8 +98,8 @@ def ingest(
         "--format", help="auto|otlp|jaeger|events|rabbitmq-dlq|kafka-dlq|sqs-dlq (auto: by content).")] = "auto",
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 if any record was rejected.")] = False,
     jobs: Annotated[int | None, typer.Option(
-        "--jobs", "-j", min=1, show_default=False,
-        help="Processes that parse a large file (64 MB or more) [default: one per core; 1: none].")] = None,
+        "--jobs", "-j", min=1, metavar="N", show_default=False,
+        help="Processes that parse a large file (64 MB or more) [default: one per core; 1: this one].")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
