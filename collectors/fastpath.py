@@ -31,7 +31,6 @@ from collectors.rows import Where
 from queries.policy import Policy
 
 CHUNK = 8 * 1024 * 1024
-_GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 EVENT_LINE_BYTES = 2 * 1024 * 1024  # DuckDB's CSV reader skips longer lines: then Python reads
 # Lines left to Python are fetched by their text: past these the Python path reads the file.
@@ -130,10 +129,10 @@ class Layout:
 
 def layout_of(path: Path) -> Layout | None:
     """Count the lines of a plain (not gzip) file; None when it is compressed."""
+    if detect.is_gzip(path):
+        return None
     lines, odd, last = 0, False, b"\n"
     with path.open("rb") as handle:
-        if handle.peek(2)[:2] == _GZIP_MAGIC:
-            return None
         while chunk := handle.read(CHUNK):
             lines += chunk.count(b"\n")
             odd = odd or b"\r" in chunk or b"\x01" in chunk
