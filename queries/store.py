@@ -159,6 +159,24 @@ class Store:
         """Cap the threads DuckDB uses for this process's work on every store it attaches."""
         self._db.execute(f"SET threads = {int(threads)}")
 
+    def threads(self) -> int:
+        """The threads DuckDB may use for this process's work."""
+        row = self._db.execute("SELECT current_setting('threads')").fetchone()
+        return int(row[0]) if row else 1
+
+    @contextmanager
+    def threads_limited(self, threads: int) -> Iterator[None]:
+        """DuckDB's threads capped at `threads` for what runs inside, then as they were."""
+        before = self.threads()
+        if before <= threads:
+            yield
+            return
+        self.limit_threads(threads)
+        try:
+            yield
+        finally:
+            self.limit_threads(before)
+
     def load_extension(self, name: str) -> None:
         """Load an extension installed from its wheel into the app's own directory (no downloads)."""
         extensions.load(self._db, name)

@@ -182,6 +182,7 @@ def test_a_worker_that_dies_stops_the_ingest_with_one_line(
     path = messy_file(tmp_path / "traces.jsonl")
     store = Store.at(tmp_path / "store.duckdb")
     monkeypatch.setattr(parallel, "parse_piece", die)  # what the workers are sent to run
+    threads = store.threads()
 
     with pytest.raises(parallel.WorkerFailed) as failed:
         ingest_paths(store, [path], policy=policy, parallel_bytes=0, chunk_bytes=700)
@@ -189,6 +190,24 @@ def test_a_worker_that_dies_stops_the_ingest_with_one_line(
     assert "\n" not in str(failed.value)
     assert "run the ingest again" in str(failed.value)
     assert multiprocessing.active_children() == []
+    assert store.threads() == threads  # DuckDB has its cores back
+
+
+def test_duckdb_keeps_to_the_cores_the_workers_leave_until_they_are_done(
+        tmp_path: Path, policy: Policy) -> None:
+    path = messy_file(tmp_path / "traces.jsonl")
+    store = Store.at(tmp_path / "store.duckdb")
+    store.limit_threads(4)  # as on a machine of four cores
+    seen: list[int] = []
+
+    report = ingest_paths(store, [path], policy=policy, parallel_bytes=0, chunk_bytes=700,
+                          max_line_bytes=LINE_LIMIT, batch_rows=10, jobs=2,
+                          on_progress=lambda _: seen.append(store.threads()))
+
+    assert report.rows["spans"] == 122
+    # While two workers parse, DuckDB's writes take the cores they leave; then it has all four.
+    assert max(1, parallel.cores() - 2) in seen
+    assert store.threads() == 4
 
 
 def test_no_worker_starts_for_a_file_the_sql_fast_path_or_gzip_takes(
