@@ -27,6 +27,7 @@ from console.screens.journey import JourneyScreen
 from console.screens.orders import OrdersScreen
 from console.screens.overview import OverviewScreen
 from console.screens.sla import SlaScreen
+from console.terminal import HUNG_UP, hung_up, terminal_fd
 from console.widgets.loading import CalmLoading
 from console.widgets.safe import Redactor, Tones
 from console.widgets.titlebar import SCREENS, TitleBar
@@ -105,6 +106,8 @@ class BackroomApp(App[None]):
         # 0.1-0.2 s here. Frozen, later passes visit only what screens and queries allocate.
         self.call_after_refresh(self.collector.start)
         self.set_interval(CHECK_SECONDS, self._collect_when_calm, name="idle collector")
+        if not self.is_headless and (fd := terminal_fd()) is not None:
+            self.set_interval(1.0, partial(self._leave_if_hung_up, fd), name="terminal watch")
         if self.start.search:
             self.action_open_order(self.start.search)
         elif self.start.message:
@@ -141,6 +144,10 @@ class BackroomApp(App[None]):
 
     def _collect_when_calm(self) -> None:
         self.collector.tick(busy=any(worker.is_running for worker in self.workers))
+
+    def _leave_if_hung_up(self, fd: int) -> None:
+        if hung_up(fd):  # console/terminal.py: no SIGHUP may come
+            self.exit(return_code=HUNG_UP)
 
     def on_unmount(self) -> None:
         self.collector.stop()  # what the app held goes back to Python's collector as it closes
@@ -314,9 +321,11 @@ def create_app(
 
 
 def run_console(db: Path, *, role: str | None = None, screen: str | None = None,
-                search: str | None = None, message: str | None = None) -> None:
-    """Open the console in this terminal until the user quits."""
-    create_app(db, role=role, screen=screen, search=search, message=message).run()
+                search: str | None = None, message: str | None = None) -> int:
+    """Open the console in this terminal until the user quits (0) or the terminal hangs up (129)."""
+    app = create_app(db, role=role, screen=screen, search=search, message=message)
+    app.run()
+    return app.return_code or 0
 
 
 def _audit_unmask(store: Store, where: str) -> None:

@@ -64,7 +64,9 @@ def demo(
     if not no_tui:
         from console.launch import open_console
 
-        open_console(built.db)
+        code = open_console(built.db)
+        if code:
+            raise typer.Exit(code)  # 129: its terminal hung up
 
 
 class _ProgressLine:

@@ -43,5 +43,7 @@ def tui(
     from console.app import run_console  # Textual loads only when the console opens
 
     store = store_for(db)
-    run_console(store.path, role=role.value if role else None, screen=screen.value if screen else None,
-                search=search, message=message)
+    code = run_console(store.path, role=role.value if role else None,
+                       screen=screen.value if screen else None, search=search, message=message)
+    if code:
+        raise typer.Exit(code)  # 129: its terminal hung up

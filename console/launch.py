@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def open_console(db: Path) -> None:
-    """Open the TUI on `db` in this terminal until the user quits."""
+def open_console(db: Path) -> int:
+    """Open the TUI on `db` in this terminal until the user quits (0) or it hangs up (129)."""
     from console.app import run_console
 
-    run_console(db)
+    return run_console(db)
