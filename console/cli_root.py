@@ -64,9 +64,7 @@ def demo(
     if not no_tui:
         from console.launch import open_console
 
-        code = open_console(built.db)
-        if code:
-            raise typer.Exit(code)  # 129: its terminal hung up
+        open_console(built.db)
 
 
 class _ProgressLine:

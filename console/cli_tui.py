@@ -40,10 +40,8 @@ def tui(
     db: DbOption = None,
 ) -> None:
     """The console: overview, orders, SLA, inventory, dead letters, audit."""
-    from console.app import run_console  # Textual loads only when the console opens
+    from console.launch import open_console  # Textual loads only when the console opens
 
     store = store_for(db)
-    code = run_console(store.path, role=role.value if role else None,
-                       screen=screen.value if screen else None, search=search, message=message)
-    if code:
-        raise typer.Exit(code)  # 129: its terminal hung up
+    open_console(store.path, role=role.value if role else None,
+                 screen=screen.value if screen else None, search=search, message=message)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
 
-def open_console(db: Path) -> int:
-    """Open the TUI on `db` in this terminal until the user quits (0) or it hangs up (129)."""
+
+def open_console(db: Path, *, role: str | None = None, screen: str | None = None,
+                 search: str | None = None, message: str | None = None) -> None:
+    """Open the TUI on `db` in this terminal until the user quits; exit 129 if it hangs up."""
     from console.app import run_console
 
-    return run_console(db)
+    code = run_console(db, role=role, screen=screen, search=search, message=message)
+    if code:
+        raise typer.Exit(code)
