@@ -271,20 +271,21 @@ def _count(value: Any, where: str, notes: list[str]) -> int:
 
 
 def _integer(value: Any) -> int | None:
-    """An integer from int (not bool), an integral float or Decimal, or decimal text."""
+    """An integer below 2**64 from int (not bool), an integral float or Decimal, or text."""
     if isinstance(value, bool):
         return None
+    number: int | None = None
     if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float | Decimal):
+        number = int(value)
+    elif isinstance(value, float | Decimal):
         finite = math.isfinite(value) if isinstance(value, float) else value.is_finite()
-        if not finite or abs(float(value)) >= _INTEGER_LIMIT:
-            return None
-        return int(value) if value == int(value) else None
-    text = _decoded(value)
-    if text is not None and 0 < len(text.strip()) <= 20 and text.strip().isdecimal():
-        return int(text)
-    return None
+        if finite and abs(float(value)) < _INTEGER_LIMIT and value == int(value):
+            number = int(value)
+    else:
+        text = _decoded(value)
+        if text is not None and 0 < len(text.strip()) <= 20 and text.strip().isdecimal():
+            number = int(text)
+    return number if number is not None and abs(number) < _INTEGER_LIMIT else None
 
 
 def _time(value: Any, millis: bool, where: str, notes: list[str]) -> datetime | None:

@@ -260,6 +260,19 @@ def test_any_header_table_reads_without_raising_and_round_trips(headers: Any) ->
     assert all(isinstance(note, str) and note.isprintable() for note in history.ignored)
 
 
+def test_a_count_beyond_64_bits_is_taken_as_one_and_still_stores() -> None:
+    headers = {"x-death": [{"count": 2**64, "time": FIRST_EPOCH},
+                           {"count": "99999999999999999999", "time": FIRST_EPOCH},
+                           {"count": 2**64 - 1, "time": FIRST_EPOCH}]}
+
+    history = read_deaths(headers)
+
+    assert [entry.count for entry in history.entries] == [1, 1, 2**64 - 1]
+    assert any("count: unusable" in note for note in history.ignored)
+    stored = orjson.loads(orjson.dumps(history.as_json()))
+    assert read_deaths({"x-death": stored}).entries == history.entries
+
+
 def test_decimal_and_float_counts_and_times() -> None:
     headers = {"x-death": [{"count": Decimal(2), "time": float(FIRST_EPOCH) + 0.75},
                            {"count": 1.5, "time": Decimal("NaN")}]}
