@@ -1,4 +1,4 @@
-"""The backroom console: six screens over queries/, keyboard first, built by one factory."""
+"""The backroom console: seven screens over queries/, keyboard first, built by one factory."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from console.screens.inventory import InventoryScreen
 from console.screens.journey import JourneyScreen
 from console.screens.orders import OrdersScreen
 from console.screens.overview import OverviewScreen
+from console.screens.rejects import RejectsScreen
 from console.screens.sla import SlaScreen
 from console.terminal import HUNG_UP, hung_up, terminal_fd
 from console.widgets.loading import CalmLoading
@@ -60,7 +61,8 @@ class BackroomApp(App[None]):
     TITLE = "backroom"
     CSS_PATH = "backroom.tcss"
     MODES: ClassVar = {"overview": OverviewScreen, "orders": OrdersScreen, "sla": SlaScreen,
-                       "inventory": InventoryScreen, "dlq": FailureGroupsScreen, "audit": AuditScreen}
+                       "inventory": InventoryScreen, "dlq": FailureGroupsScreen, "audit": AuditScreen,
+                       "rejects": RejectsScreen}
     COMMANDS = App.COMMANDS | {commands.BackroomCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012 (Textual reads them per class)
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]  # noqa: RUF012
@@ -160,7 +162,7 @@ class BackroomApp(App[None]):
         self._tones = None  # screens subscribed after the app, so they redraw with the new tones
 
     def action_show_screen(self, name: str) -> AwaitMount | None:
-        """Switch to one of the six screens (1–6, ':' or the palette); esc comes back.
+        """Switch to one of the seven screens (1–7, ':' or the palette); esc comes back.
 
         A key's binding awaits what this returns (the screen mounted), so the keys typed behind
         '2' reach the orders screen's search box, not the screen that was left."""

@@ -17,6 +17,7 @@ class ScreenName(enum.StrEnum):
     INVENTORY = "inventory"
     DLQ = "dlq"
     AUDIT = "audit"
+    REJECTS = "rejects"
 
 
 class Role(enum.StrEnum):
@@ -39,7 +40,7 @@ def tui(
              "(default: the policy's console.role).")] = None,
     db: DbOption = None,
 ) -> None:
-    """The console: overview, orders, SLA, inventory, dead letters, audit."""
+    """The console: overview, orders, SLA, inventory, dead letters, audit, rejects."""
     from console.launch import open_console  # Textual loads only when the console opens
 
     store = store_for(db)

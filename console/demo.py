@@ -52,6 +52,8 @@ def build(db: Path, orders: int, seed: int, now: datetime | None = None) -> Demo
     # manifest.json is the generator's ground truth for tests, not an input a collector reads
     report = ingest_paths(store, [estate_dir / part for part in ("traces", "events", "dlq")])
     with store.writing() as cursor:
+        if now is not None:  # a demo frozen at `now` was ingested then, as far as it can tell
+            cursor.execute("UPDATE rejects SET rejected_at = $now", {"now": now})
         meta.put(cursor, meta.ORIGIN_KEY, meta.DEMO_ORIGIN)
         meta.put(cursor, "demo_seed", str(seed))
         counts = meta.counts(cursor)

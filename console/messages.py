@@ -11,6 +11,7 @@ from queries.dlq import DeadLetter, DeadLetterPage, FailureGroup
 from queries.journey import Journey
 from queries.kpis import Kpi, Overview
 from queries.lag import LagReport
+from queries.rejects import RejectPage
 from queries.search import SearchPage
 from queries.sla import RuleSummary, SlaEvaluation
 
@@ -81,3 +82,8 @@ class AuditLoaded(Loaded):
     actions: list[Action] = field(default_factory=list)
     offset: int = 0
     page_size: int = 0
+
+
+@dataclass
+class RejectsLoaded(Loaded):
+    page: RejectPage | None = None

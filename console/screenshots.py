@@ -98,6 +98,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         app.screen.query_one("#discard-reason"), "value", "test order from the load test"), lambda app: setattr(
         app.screen.query_one("#discard-reason"), "cursor_blink", False)]),
     Scenario("audit", {"screen": "audit"}),
+    Scenario("rejects", {"screen": "rejects"}, ["down"]),  # the till's declined card, masked
     Scenario("help", {"screen": "sla"}, ["question_mark"]),
 )
 

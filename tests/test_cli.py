@@ -83,17 +83,19 @@ def test_an_invalid_policy_is_refused_naming_the_key(tmp_path: Path) -> None:
     assert len(result.stderr.splitlines()) == 1
 
 
-def test_demo_builds_an_estate_through_the_collectors_without_rejects(tmp_path: Path) -> None:
+def test_demo_builds_an_estate_through_the_collectors_quarantining_only_what_it_damaged(
+        tmp_path: Path) -> None:
     db = tmp_path / "demo.duckdb"
     result = backroom("demo", "--orders", "400", "--seed", "3", "--db", str(db), "--no-tui")
     assert result.returncode == 0, result.stderr
-    assert "demo estate: " in result.stdout and " 0 rejects" in result.stdout
+    planted = json.loads((tmp_path / "demo-estate" / "manifest.json").read_text())["quarantine"]
+    assert "demo estate: " in result.stdout and f" {len(planted['rejects'])} rejects" in result.stdout
     with duckdb.connect(str(db), read_only=True) as con:
         orders, = con.execute("SELECT count(DISTINCT order_id) FROM events").fetchone()
         spans, = con.execute("SELECT count(*) FROM spans").fetchone()
         dead, = con.execute("SELECT count(*) FROM dlq_messages").fetchone()
         rejects, = con.execute("SELECT count(*) FROM rejects").fetchone()
-    assert orders >= 400 and spans > orders and dead > 0 and rejects == 0
+    assert orders >= 400 and spans > orders and dead > 0 and rejects == len(planted["rejects"]) == 5
     assert f"{orders:,} orders" in result.stdout
     # the store is built beside the real one and renamed: nothing of it is left behind
     assert sorted(path.name for path in tmp_path.iterdir()

@@ -25,9 +25,26 @@ POLICY = load()
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, dict[str, Any]]:
     folder = tmp_path_factory.mktemp("story")
     result = demo.build(folder / "demo.duckdb", orders=1500, seed=7, now=NOW)
-    assert result.rejects == 0
     manifest = json.loads((result.estate_dir / "manifest.json").read_text())
+    assert result.rejects == len(manifest["quarantine"]["rejects"])
     return Store.at(result.db), manifest
+
+
+def test_the_damaged_input_planted_is_quarantined_line_by_line_and_nothing_else(
+        built: tuple[Store, dict]) -> None:
+    store, manifest = built
+    planted = manifest["quarantine"]
+    with store.reading() as cursor:
+        found = cursor.execute("SELECT source, line, rejected_at FROM rejects").fetchall()
+        replayed = cursor.execute("SELECT sum(skipped_duplicates) FROM ingest_log WHERE source LIKE '%till%'"
+                                  ).fetchone()
+        events = cursor.execute("SELECT count(*) FROM events").fetchone()
+    estate = str(store.path.parent / "demo-estate")
+    assert sorted((source.removeprefix(estate + "/"), line) for source, line, _ in found) == sorted(
+        (entry["path"], entry["line"]) for entry in planted["rejects"])
+    assert {at for _, _, at in found} == {NOW}  # a frozen demo was ingested at its `now`
+    assert replayed == (planted["duplicates"],)  # the till replayed events the hub had sent
+    assert events == (manifest["counts"]["events"],)  # and the damage added no row
 
 
 def test_every_sla_breach_the_story_planted_is_reported_and_no_other(built: tuple[Store, dict]) -> None:

@@ -231,20 +231,26 @@ async def test_the_title_of_a_screen_without_an_as_of_time_ends_with_the_role(es
         assert str(app.screen.query_one(TitleBar).render()).endswith("○ paused · oncall ")
 
 
-@pytest.mark.parametrize(("size", "begins", "ends"), [
-    ((80, 24), " 1 overview", "○ paused · support "),  # SSH's usual terminal: no brand, no time
-    ((95, 24), " backroom  1 overview", "○ paused · support "),
-    ((100, 24), " backroom  1 overview", "○ paused · support · 12:00Z "),
+@pytest.mark.parametrize(("size", "begins", "ends", "last"), [
+    # SSH's usual terminal: no brand, no time, the other screens' names shortened
+    ((80, 24), " 1 overview  2 ord ", "○ paused · support ", "7 rej "),
+    ((90, 24), " 1 overview  2 orders ", "○ paused · support ", "7 rejects "),
+    ((100, 24), " backroom  1 overview", "○ paused · support ", "7 rejects "),
+    ((130, 24), " backroom  1 overview", "○ paused · support · 2026-03-02 12:00Z ", "7 rejects "),
 ])
 async def test_a_narrow_title_keeps_live_state_and_role(
-    estate: Path, size: tuple[int, int], begins: str, ends: str,
+    estate: Path, size: tuple[int, int], begins: str, ends: str, last: str,
 ) -> None:
     app = create_app(estate, now=NOW, live=None, role="support")
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         title = str(app.screen.query_one(TitleBar).render())
         assert title.startswith(begins) and title.endswith(ends)
-        assert "6 audit" in title and len(title) == size[0]
+        assert last in title and len(title) == size[0]
+        await pilot.press("4")  # the screen shown keeps its whole name
+        await settle(pilot)
+        title = str(app.screen.query_one(TitleBar).render())
+        assert "4 inventory " in title and title.endswith(ends) and len(title) == size[0]
 
 
 async def test_the_groups_screen_says_why_on_an_80x24_terminal(estate: Path) -> None:
@@ -317,4 +323,4 @@ async def test_the_overview_says_when_input_was_quarantined(tmp_path_factory: py
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         heading = str(app.screen.query_one("#heading", Static).render())
-        assert heading.endswith("·  2 rejected (backroom rejects)")
+        assert heading.endswith("·  7 rejected (7: rejects)")  # the demo's five and these two

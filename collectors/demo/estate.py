@@ -25,6 +25,7 @@ from collectors.demo.fates import Fates
 from collectors.demo.journeys import Journeys
 from collectors.demo.manifest import record_order, write_manifest
 from collectors.demo.otlp import SpanSink
+from collectors.demo.quarantine import EDGE_EXPORT, TILL_LOG, plant
 from collectors.demo.schedule import Schedule
 from collectors.demo.sla import Policy
 from collectors.demo.writers import RotatingJsonl, Spool
@@ -85,16 +86,19 @@ def generate(out_dir: Path, *, orders: int = 3000, seed: int = 7,
     ctx.spans.flush()
     ctx.events.flush(final=True)
     stats = writers[0].close() + writers[1].close() + ctx.dead.write(out_dir / "dlq")
-    manifest = write_manifest(out_dir, ctx, policy, fates, stats, seed=seed, orders=orders)
+    quarantine = plant(out_dir, ctx.catalog.offline_store, windows.now)
+    manifest = write_manifest(out_dir, ctx, policy, fates, stats, seed=seed, orders=orders,
+                              quarantine=quarantine)
     shutil.rmtree(out_dir / ".spool", ignore_errors=True)
-    return _summary(ctx, orders, [*(stat.path for stat in stats), manifest],
+    planted = [out_dir / name for name in quarantine["files"]]
+    return _summary(ctx, orders, [*(stat.path for stat in stats), *planted, manifest],
                     time.perf_counter() - started)
 
 
 def _clear(out_dir: Path) -> None:
     """Remove what an earlier run wrote here, so no stale chunk survives a smaller run."""
     for pattern in ("traces/traces-*.jsonl", "events/events-*.jsonl", "dlq/*.json",
-                    "manifest.json"):
+                    "manifest.json", TILL_LOG, EDGE_EXPORT):
         for old in out_dir.glob(pattern):
             old.unlink()
     shutil.rmtree(out_dir / ".spool", ignore_errors=True)

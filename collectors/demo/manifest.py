@@ -47,10 +47,12 @@ def record_order(ctx: Context, policy: Policy, order: Order, fate: str | None) -
 
 
 def write_manifest(out_dir: Path, ctx: Context, policy: Policy, fates: Fates,
-                   stats: list[FileStat], *, seed: int, orders: int) -> Path:
+                   stats: list[FileStat], *, seed: int, orders: int,
+                   quarantine: dict[str, Any]) -> Path:
     """Write `manifest.json`: small sections as objects, the long lists streamed from spools."""
     facts = ctx.facts
     sections = _sections(out_dir, ctx, policy, fates, stats, seed=seed, orders=orders)
+    sections["quarantine"] = quarantine  # damaged input planted on purpose (demo/quarantine.py)
     lists: dict[str, Spool] = {
         "stuck_orders": facts.stuck, "boris_orders": facts.boris,
         "sla_breaches": facts.breaches, "erp_outage_orders": facts.outage_orders,

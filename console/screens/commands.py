@@ -51,6 +51,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(("message", "msg"), "Open a dead letter…", "one dead letter by id or message id",
             lambda app, key: app.action_open_message(key), "ID"),
     Command(("audit",), "Audit trail", "every action: who, when, what, outcome", _screen("audit")),
+    Command(("rejects", "quarantine"), "Rejects", "input records quarantined: file, line, reason",
+            _screen("rejects")),
     Command(("help", "keys"), "Keys of this screen", "what each key does here", lambda app, _: app.action_help()),
     Command(("refresh",), "Refresh now", "run this screen's query again", lambda app, _: app.action_refresh()),
     Command(("live",), "Live refresh on/off", "refresh every few seconds while new data arrives",

@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from console.screens.commands import COMMANDS
 
-EVERYWHERE = (("1–6", "overview, orders, sla, inventory, dead letters, audit"),
+EVERYWHERE = (("1–7", "overview, orders, sla, inventory, dead letters, audit, rejects"),
               (":", "command line (tab completes): :dlq, :order 1042, :search …"),
               ("/", "filter the table (!text inverts; esc clears)"), ("esc", "back"),
               ("?", "these keys"), ("ctrl+p", "command palette"), ("ctrl+r", "refresh now"),

@@ -74,7 +74,7 @@ class OverviewScreen(DataScreen):
         overview: Overview = message.overview
         # Input that could not be stored is quarantined silently; the console says how much.
         quarantined = ([("  ·  ", "$foreground-muted"),
-                        (f"{overview.rejects:,} rejected (backroom rejects)",
+                        (f"{overview.rejects:,} rejected (7: rejects)",
                          "$text-warning")] if overview.rejects else [])
         self.query_one("#heading", Static).update(Content.assemble(
             ("Overview", "bold"), (f"  last {overview.hours} h, as of {overview.at:%Y-%m-%d %H:%M}Z",

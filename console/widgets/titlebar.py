@@ -1,4 +1,4 @@
-"""The top line: where you are among the six screens, who you are, whether it is live, as of when."""
+"""The top line: where you are among the seven screens, who you are, whether it is live, as of when."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from textual.widget import Widget
 
 SCREENS: tuple[tuple[str, str], ...] = (
     ("overview", "overview"), ("orders", "orders"), ("sla", "sla"), ("inventory", "inventory"),
-    ("dlq", "dlq"), ("audit", "audit"),
+    ("dlq", "dlq"), ("audit", "audit"), ("rejects", "rejects"),
 )
+# At 80 columns the seven names and the status do not fit: the screens not shown are shortened.
+SHORT = {"overview": "over", "orders": "ord", "inventory": "inv", "audit": "aud", "rejects": "rej"}
 
 
 class TitleBar(Widget):
@@ -19,21 +21,28 @@ class TitleBar(Widget):
     """
 
     def render(self) -> Content:
-        app = self.app
-        current = getattr(app, "current_mode", "")
-        screens: list[tuple[str, str] | str] = []
-        for index, (mode, label) in enumerate(SCREENS, start=1):
-            style = "bold reverse $text-accent" if mode == current else ""
-            screens += [(f"{index}", "$text-primary"), (f" {label} ", style), " "]
+        current = getattr(self.app, "current_mode", "")
+        screens, shortened = self._screens(current, short=False), self._screens(current, short=True)
         brand: list[tuple[str, str] | str] = [(" backroom ", "bold $text-primary"), " "]
         full, short = self._status(with_time=True), self._status(with_time=False)
         # Narrower terminals (80 columns over SSH) give up the as-of time first (each screen
-        # shows it under the title), then the brand; live and role stay while they fit.
-        for left, right in ((brand + screens, full), (brand + screens, short), ([" ", *screens], short)):
+        # shows it under the title), then the brand, then the other screens' full names; live
+        # state and role stay while they fit.
+        for left, right in ((brand + screens, full), (brand + screens, short), ([" ", *screens], short),
+                            ([" ", *shortened], short)):
             fitted = self._fit(Content.assemble(*left), Content.assemble(*right, " "))
             if fitted is not None:
                 return fitted
-        return Content.assemble(" ", *screens)
+        return Content.assemble(" ", *shortened)
+
+    @staticmethod
+    def _screens(current: str, *, short: bool) -> list[tuple[str, str] | str]:
+        screens: list[tuple[str, str] | str] = []
+        for index, (mode, label) in enumerate(SCREENS, start=1):
+            style = "bold reverse $text-accent" if mode == current else ""
+            name = SHORT.get(mode, label) if short and mode != current else label
+            screens += [(f"{index}", "$text-primary"), (f" {name} ", style), " "]
+        return screens
 
     def _fit(self, left: Content, right: Content) -> Content | None:
         gap = self.size.width - left.cell_length - right.cell_length
