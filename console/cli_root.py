@@ -15,6 +15,7 @@ from console.cli import GLOBAL_OPTIONS, apply_global_options
 from console.errors import run_safely
 from console.options import DbOption, JsonOption, store_for
 from queries import policy
+from queries.errors import BackroomError
 
 if TYPE_CHECKING:
     from collectors import IngestReport, ProgressInfo
@@ -93,7 +94,8 @@ class _ProgressLine:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to read.", show_default=False)],
+    paths: Annotated[list[Path], typer.Argument(
+        help="Files or folders to read; - reads standard input.", show_default=False)],
     fmt: Annotated[str, typer.Option(
         "--format", help="auto|otlp|jaeger|events|rabbitmq-dlq|kafka-dlq|sqs-dlq (auto: by content).")] = "auto",
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 if any record was rejected.")] = False,
@@ -103,19 +105,19 @@ def ingest(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Read trace, event and dead-letter files into the store, idempotently."""
+    """Read trace, event and dead-letter files into the store, idempotently ('-': standard input)."""
     from collectors import ingest_paths
 
-    if any(str(path) == "-" for path in paths):  # not "cannot read -: no such file or directory"
-        raise typer.BadParameter("standard input is not read: a file is read more than once (to tell "
-                                 "its format, to store it); save the stream to a file and ingest that",
-                                 param_hint="'PATHS'")
+    store = store_for(db)
+    paths, piped = _with_stdin(paths)
     # A progress line on stderr for people at a terminal; never with --json or when piped.
     show = not as_json and sys.stderr.isatty()
-    report = ingest_paths(store_for(db), paths, fmt=fmt, policy=policy.load(), jobs=jobs,
+    report = ingest_paths(store, paths, fmt=fmt, policy=policy.load(), jobs=jobs,
                           on_progress=_ProgressLine() if show else None)
     if show:
         sys.stderr.write("\n")
+    if piped is not None:
+        _settle_stdin(piped, report)
     if as_json:
         output.emit_json(report.to_json())
     else:
@@ -123,6 +125,43 @@ def ingest(
         _show_rejects(report)
     if strict and report.rejects:
         raise typer.Exit(1)
+
+
+def _with_stdin(paths: list[Path]) -> tuple[list[Path], Path | None]:
+    """`-` replaced by a saved copy of standard input (collectors/stdin.py), and that copy."""
+    dashes = sum(str(path) == "-" for path in paths)
+    if not dashes:
+        return paths, None
+    if dashes > 1:
+        raise typer.BadParameter("standard input can be read once: give '-' once", param_hint="'PATHS'")
+    if sys.stdin is None:
+        raise typer.BadParameter("standard input is closed: nothing to read from '-'", param_hint="'PATHS'")
+    if sys.stdin.isatty():
+        raise typer.BadParameter("standard input is a terminal: pipe the data in, e.g. "
+                                 "kcat -C -J -e -t orders.dlq | backroom ingest -", param_hint="'PATHS'")
+    from collectors import stdin
+
+    try:
+        saved = stdin.save(sys.stdin.buffer)
+    except OSError as exc:
+        raise BackroomError(f"cannot save standard input in {stdin.folder()}: "
+                            f"{exc.strerror or exc}") from None
+    if saved is None:
+        output.note("standard input was empty: nothing to read from it")
+        return [path for path in paths if str(path) != "-"], None
+    return [saved if str(path) == "-" else path for path in paths], saved
+
+
+def _settle_stdin(saved: Path, report: IngestReport) -> None:
+    """Keep the saved stream only while rejects point into it."""
+    from collectors import stdin
+
+    rejected = sum(source.rejects for source in report.sources if source.path == str(saved))
+    if rejected:
+        points = "1 reject points" if rejected == 1 else f"{rejected:,} rejects point"
+        output.note(f"standard input is kept as {saved} ({points} into it)")
+    else:
+        stdin.forget(saved)
 
 
 SHOWN_REJECTS = 10

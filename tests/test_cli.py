@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+FIXTURES = Path(__file__).parent / "fixtures" / "collect"
 CONTRACT_COMMANDS = ["demo", "ingest", "collect", "tui", "order", "search", "sla", "lag", "dlq",
                      "audit", "policy"]
 
@@ -44,7 +45,7 @@ def test_version() -> None:
     (["sla", "report", "--at", "yesterday"], "--at 'yesterday' is not a time"),
     (["lag", "--by", "planet"], "'--by'"),
     (["search", " "], "give something to search for"),  # an empty shell variable
-    (["ingest", "-"], "standard input is not read"),
+    (["ingest", "-", "-"], "standard input can be read once: give '-' once"),
     (["ingest", "--jobs", "0", "x.jsonl"], "'--jobs'"),
     (["audit", "--since", "yesterday"], "--since: 'yesterday' is not a duration"),
 ])
@@ -54,6 +55,62 @@ def test_usage_errors_are_one_line_on_stderr_with_exit_code_2(args: list[str], s
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("backroom: ") and says in lines[0]
+
+
+def piped(*args: str, data: bytes, home: Path) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "COLUMNS": "120", "BACKROOM_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "console.cli", *args], input=data, capture_output=True,
+                          env=env, timeout=300, check=False)
+
+
+def test_ingest_dash_reads_standard_input_and_keeps_it_only_while_rejects_point_into_it(
+        tmp_path: Path) -> None:
+    db, home = str(tmp_path / "store.duckdb"), tmp_path / "home"
+    kcat = (FIXTURES / "connect-dlq.kcat.jsonl").read_bytes()  # kcat -J ... | backroom ingest -
+    broken = kcat.rstrip(b"\n") + b"\nnot json\n"
+    lines = broken.count(b"\n")
+
+    first = piped("--db", db, "ingest", "-", "--json", data=broken, home=home)
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["sources"][0]["format"] == "kafka-dlq" and report["rows"]["dlq_messages"] > 0
+    kept = Path(report["sources"][0]["path"])
+    assert kept.parent == home / "stdin" and kept.read_bytes() == broken
+    assert f"standard input is kept as {kept} (1 reject points into it)" in first.stderr.decode()
+    rejected = json.loads(piped("--db", db, "rejects", "--json", data=b"", home=home).stdout)["rejects"]
+    assert [(r["source"], r["line"]) for r in rejected] == [(str(kept), lines)]
+    assert kept.read_bytes().splitlines()[lines - 1] == b"not json"  # the line it names
+
+    again = json.loads(piped("--db", db, "ingest", "-", "--json", data=broken, home=home).stdout)
+    assert sum(again["rows"].values()) == 0 and again["skipped_duplicates"] == report["records"] - 1
+    assert list((home / "stdin").iterdir()) == [kept]  # the same stream is the same file
+
+    clean = piped("--db", db, "ingest", "-", data=(FIXTURES / "orders-dlq.json").read_bytes(), home=home)
+    assert clean.returncode == 0 and " 0 rejects" in clean.stdout.decode()
+    assert list((home / "stdin").iterdir()) == [kept]  # stored whole: nothing points into it
+
+    empty = piped("--db", db, "ingest", "-", data=b"", home=home)
+    assert empty.returncode == 0 and "standard input was empty" in empty.stderr.decode()
+
+    (tmp_path / "not-a-folder").write_text("")
+    nowhere = piped("--db", db, "ingest", "-", data=broken, home=tmp_path / "not-a-folder")
+    assert nowhere.returncode == 2 and nowhere.stderr.decode().splitlines() == [
+        f"backroom: cannot save standard input in {tmp_path / 'not-a-folder' / 'stdin'}: Not a directory"]
+
+
+def test_ingest_dash_from_a_terminal_says_to_pipe_instead_of_waiting(tmp_path: Path) -> None:
+    main, side = pty.openpty()
+    try:
+        result = subprocess.run([sys.executable, "-m", "console.cli", "--db", str(tmp_path / "s.duckdb"),
+                                 "ingest", "-"], stdin=side, capture_output=True, text=True, timeout=60,
+                                check=False)
+    finally:
+        os.close(main)
+        os.close(side)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [(
+        "backroom: Invalid value for 'PATHS': standard input is a terminal: pipe the data in, e.g. "
+        "kcat -C -J -e -t orders.dlq | backroom ingest - (see 'backroom ingest --help')")]
 
 
 def test_a_missing_store_is_one_line(tmp_path: Path) -> None:
