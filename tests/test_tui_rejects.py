@@ -47,7 +47,7 @@ async def test_seven_opens_the_quarantine_and_the_detail_follows_the_cursor(esta
         assert isinstance(app.screen, RejectsScreen) and app.current_mode == "rejects"
         table = app.screen.query_one("#rejects", RowsTable)
         # what the demo's till log and edge export damaged, in the order the CLI lists them
-        assert [(row[1], row[2]) for row in _cells(table)] == [
+        assert [(row[2], row[3]) for row in _cells(table)] == [
             ("events/till-replay.jsonl", "3"), ("events/till-replay.jsonl", "4"),
             ("events/till-replay.jsonl", "5"), ("events/till-replay.jsonl", "6"),
             ("traces/edge-collector-export.jsonl", "1")]
@@ -58,8 +58,22 @@ async def test_seven_opens_the_quarantine_and_the_detail_follows_the_cursor(esta
         assert "demo-estate/events/till-replay.jsonl, in the store's folder" in detail
         assert "line 4 · byte 1,149" in detail and "missing required attribute 'id'" in detail
         assert "**** **** **** 1111" in detail and "4111111111111111" not in detail
+        await pilot.press("enter")  # a long record is read in its panel
+        assert app.focused is not None and app.focused.id == "detail-panel"
+        await pilot.press("shift+tab")
+        assert app.focused is table
         await pilot.press("escape")
         assert app.current_mode == "overview"
+
+
+async def test_the_keys_say_what_enter_does_here(estate: Path) -> None:
+    app = create_app(estate, screen="rejects", now=NOW, live=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        keys = "\n".join(str(widget.render()) for widget in app.screen.query(Static))
+        assert "into the record's panel below" in keys and "open the highlighted row" not in keys
 
 
 async def test_the_command_line_and_the_overview_lead_there(estate: Path) -> None:
@@ -87,7 +101,7 @@ async def test_hostile_names_and_records_stay_inert_and_masked(tmp_path_factory:
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         table = app.screen.query_one("#rejects", RowsTable)
-        rows = {row[2]: row for row in _cells(table)}
+        rows = {row[3]: row for row in _cells(table)}
         assert set(rows) >= {"1", "7"}
         for index in range(table.row_count):
             table.move_cursor(row=index)

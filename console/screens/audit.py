@@ -35,6 +35,7 @@ class AuditScreen(DataScreen):
         Binding("left_square_bracket", "page(-1)", "previous", key_display="[", show=False, id="audit.previous"),
     ]
     LABEL = "Audit trail"
+    ENTER = "into the action's panel below, to scroll it (tab comes back)"
     HELP = ("Every action taken through backroom, newest first: who, when, what, on how many "
             "messages, where to, dry run or not, how it ended, and the trace id of a replay.")
 
@@ -86,6 +87,10 @@ class AuditScreen(DataScreen):
         self.query_one("#detail", Static).update(Content.assemble(
             ("messages ", "$foreground-muted"), self.redactor.content(", ".join(action.message_ids)), "\n",
             ("detail ", "$foreground-muted"), self.redactor.block(detail)))
+
+    @on(RowsTable.RowSelected, "#actions")
+    def _chosen(self, _event: RowsTable.RowSelected) -> None:
+        self.query_one("#detail-panel").focus()
 
     @on(RowsTable.RowHighlighted, "#actions")
     def _highlighted(self, _event: RowsTable.RowHighlighted) -> None:

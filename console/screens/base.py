@@ -46,6 +46,7 @@ class BackroomScreen(Screen[None]):
     ]
     LABEL = ""  # the screen's name in the help
     HELP = ""  # one paragraph: what this screen shows (for '?')
+    ENTER = "open the highlighted row"  # what enter does on the screen's table (for '?')
     as_of: datetime | None = None
     _filtering: RowsTable | None = None  # the table the '/' prompt is filtering
     _focus_before: Widget | None = None  # where focus goes back to when the prompt closes

@@ -46,7 +46,8 @@ class HelpScreen(ModalScreen[None]):
                 continue  # app keys are listed under "Everywhere"; widgets' own keys are the usual ones
             state = "" if active.enabled else "  (not available now)"  # e.g. no next page
             rows.append((binding.key_display or key, binding.description + state))
-        rows += [("enter", "open the highlighted row"), ("↑ ↓ pgup pgdn", "move in the table")]
+        rows += [("enter", getattr(self.under, "ENTER", "open the highlighted row")),
+                 ("↑ ↓ pgup pgdn", "move in the table")]
         return rows
 
     def compose(self) -> ComposeResult:

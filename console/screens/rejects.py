@@ -22,8 +22,9 @@ from console.workers import Fetch
 from queries import rejects
 from queries.rejects import Rejected
 
-COLUMNS = (Col("rejected", "at", 14), Col("source", "source", 30), Col("line", "line", 7),
-           Col("reason", "reason", 60), Col("record", "excerpt"))
+# What is wrong first, then where: at 80 columns the source is cut, and the panel has it whole.
+COLUMNS = (Col("rejected", "at", 14), Col("reason", "reason", 48), Col("source", "source", 30),
+           Col("line", "line", 7), Col("record", "excerpt"))
 EMPTY = "Nothing quarantined: every record read so far was stored."
 
 
@@ -53,6 +54,7 @@ class RejectsScreen(DataScreen):
                 id="rejects.previous"),
     ]
     LABEL = "Rejects"
+    ENTER = "into the record's panel below, to scroll it (tab comes back)"
     HELP = ("Input records that could not be stored (bad JSON, not UTF-8, a missing id, a torn "
             "last line, …), newest first, 200 a page: the file or live source, line, byte offset "
             "and reason of each, and what it held (card numbers and personal data masked). "
@@ -80,8 +82,8 @@ class RejectsScreen(DataScreen):
     def show(self, message: Any) -> None:
         page, redactor = message.page, self.redactor
         self.query_one("#rejects", RowsTable).show(COLUMNS, [Row(str(page.offset + index), (
-            plain(when(item.rejected_at)), redactor.ident(short_source(item.source)), plain(item.line),
-            redactor.line(item.reason), redactor.line(item.excerpt)))
+            plain(when(item.rejected_at)), redactor.line(item.reason), redactor.ident(short_source(item.source)),
+            plain(item.line), redactor.line(item.excerpt)))
             for index, item in enumerate(page.rejects)])
         self.refresh_status()
         self._detail()
@@ -113,12 +115,17 @@ class RejectsScreen(DataScreen):
             f"line {item.line:,}" if item.line is not None else "",
             f"byte {item.byte_offset:,}" if item.byte_offset is not None else "",
             f"ingest #{item.ingest_id}" if item.ingest_id is not None else "") if part)
+        # The reason and the record first: a short terminal shows three lines of this panel.
         detail.update(Content.assemble(
+            ("reason ", "$foreground-muted"), self.redactor.content(item.reason, "$text-warning"), "\n",
+            ("record ", "$foreground-muted"), self.redactor.block(item.excerpt or "–"), "\n",
             ("source ", "$foreground-muted"),
             self.redactor.ident_content(beside(item.source, self.context.store.path)),
-            "\n", ("where  ", "$foreground-muted"), where or "–", "\n",
-            ("reason ", "$foreground-muted"), self.redactor.content(item.reason, "$text-warning"), "\n",
-            ("record ", "$foreground-muted"), self.redactor.block(item.excerpt or "–")))
+            "\n", ("where  ", "$foreground-muted"), where or "–"))
+
+    @on(RowsTable.RowSelected, "#rejects")
+    def _chosen(self, _event: RowsTable.RowSelected) -> None:
+        self.query_one("#detail-panel").focus()
 
     @on(RowsTable.RowHighlighted, "#rejects")
     def _highlighted(self, _event: RowsTable.RowHighlighted) -> None:
