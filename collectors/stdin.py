@@ -26,9 +26,9 @@ def folder() -> Path:
     return extensions.home() / "stdin"
 
 
-def save(stream: BinaryIO, into: Path | None = None) -> Path | None:
+def save(stream: BinaryIO) -> Path | None:
     """Copy `stream` to a file named by its SHA-256; None if it was empty."""
-    target_folder = into or folder()
+    target_folder = folder()
     target_folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     digest, size = hashlib.sha256(), 0
     temp = target_folder / f".{PREFIX}{os.getpid()}.part"
@@ -53,4 +53,3 @@ def save(stream: BinaryIO, into: Path | None = None) -> Path | None:
 def forget(path: Path) -> None:
     """Remove a saved stream once nothing points into it."""
     path.unlink(missing_ok=True)
-
