@@ -32,6 +32,25 @@ def test_a_new_store_has_the_canonical_tables_at_the_latest_version(store: Store
     assert CANONICAL_TABLES <= tables
 
 
+def _format_of(path: Path) -> str:
+    """The storage format a DuckDB 1.5.5 of another process (a user's own script) sees."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        row = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
+                          "WHERE NOT internal AND database_name NOT IN ('memory', 'temp')").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_a_new_store_is_written_in_the_v1_2_format_and_an_older_one_keeps_its_own(
+        store: Store, tmp_path: Path) -> None:
+    assert _format_of(store.path) == "v1.2.0+"  # its index is not converted at every checkpoint
+    older = tmp_path / "older.duckdb"
+    duckdb.connect(str(older)).close()  # made by another tool, in DuckDB's default format
+    with Store.at(older).writing() as cursor:
+        cursor.execute("INSERT INTO rejects (source, reason, rejected_at) VALUES ('x', 'y', now())")
+    assert _format_of(older) == "v1.0.0+"  # not raised behind its owner's back
+
+
 def test_reading_a_missing_store_says_how_to_make_one(tmp_path: Path) -> None:
     with (pytest.raises(StoreMissing, match="run 'backroom demo' or 'backroom ingest' first"),
           Store.at(tmp_path / "nowhere.duckdb").reading()):
