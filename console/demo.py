@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +14,12 @@ from pathlib import Path
 from collectors import ingest_paths
 from collectors.demo import generate
 from queries import Store, meta
-from queries.errors import StoreIncompatible
+from queries.errors import StoreBusy, StoreIncompatible
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: builds are not kept apart
+    fcntl = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,32 @@ class DemoBuilt:
 
 def build(db: Path, orders: int, seed: int, now: datetime | None = None) -> DemoBuilt:
     """Build a fresh demo store at `db`, replacing an earlier demo store but never real data."""
+    with _building_alone(db):
+        return _build(db, orders, seed, now)
+
+
+@contextmanager
+def _building_alone(db: Path) -> Iterator[None]:
+    """One demo build per folder at a time: two would write the same estate and building file.
+
+    The lock is an flock on the folder itself, so nothing is left beside the store."""
+    folder = db.parent if str(db.parent) else Path(".")
+    if fcntl is None:
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreBusy(f"another backroom demo is building in {folder.resolve()}; wait for it "
+                            "to finish, or pass --db to build in another folder") from None
+        yield
+    finally:
+        os.close(handle)
+
+
+def _build(db: Path, orders: int, seed: int, now: datetime | None) -> DemoBuilt:
     _refuse_real_data(db)
     estate_dir = db.parent / "demo-estate"
     if estate_dir.exists():

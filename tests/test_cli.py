@@ -140,6 +140,27 @@ def test_an_invalid_policy_is_refused_naming_the_key(tmp_path: Path) -> None:
     assert len(result.stderr.splitlines()) == 1
 
 
+def test_a_second_demo_into_the_same_folder_is_refused_in_one_line(tmp_path: Path) -> None:
+    # Two builds at once overwrote each other's estate and building file; the loser failed with
+    # "Catalog Error: Table with name search_docs does not exist!".
+    first = subprocess.Popen([sys.executable, "-m", "console.cli", "demo", "--orders", "20000",
+                              "--db", str(tmp_path / "a.duckdb"), "--no-tui"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while not (tmp_path / "demo-estate").exists() and first.poll() is None:
+            os.sched_yield()  # the first build has its lock before it writes the estate
+        second = backroom("demo", "--orders", "10", "--db", str(tmp_path / "b.duckdb"), "--no-tui")
+        assert second.returncode == 2 and second.stderr.splitlines() == [(
+            f"backroom: another backroom demo is building in {tmp_path}; wait for it to finish, "
+            "or pass --db to build in another folder")]
+    finally:
+        _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert not (tmp_path / "b.duckdb").exists()
+    again = backroom("demo", "--orders", "10", "--db", str(tmp_path / "b.duckdb"), "--no-tui")
+    assert again.returncode == 0, again.stderr  # the folder is free once the first is done
+
+
 def test_demo_builds_an_estate_through_the_collectors_quarantining_only_what_it_damaged(
         tmp_path: Path) -> None:
     db = tmp_path / "demo.duckdb"
