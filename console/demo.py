@@ -54,7 +54,7 @@ def _building_alone(db: Path) -> Iterator[None]:
     """One demo build per folder at a time: two would write the same estate and building file.
 
     The lock is an flock on the folder itself, so nothing is left beside the store."""
-    folder = db.parent if str(db.parent) else Path(".")
+    folder = db.parent  # "." for a bare file name
     if fcntl is None:
         yield
         return

@@ -70,9 +70,7 @@ class AuditScreen(DataScreen):
         shown, full = len(self.last.actions), len(self.last.actions) == self.last.page_size
         total = None if full else self.last.offset + shown
         text = f"{page_range(self.last.offset, shown, total)} actions, newest first" if shown else EMPTY
-        table = self.query_one("#actions", RowsTable)
-        if table.filter_text:
-            text += f"  ·  filter /{table.filter_text}: {table.row_count} shown"
+        text += self.query_one("#actions", RowsTable).filter_note
         self.query_one("#status", Static).update(Content(inert_line(text)))
 
     def _detail(self) -> None:

@@ -79,8 +79,7 @@ class DeadLettersScreen(ChangingActions, DataScreen):
         page = self.last.page
         table = self.query_one("#messages", RowsTable)
         text = f"{page_range(page.offset, len(page.messages), page.total)} messages, newest first"
-        if table.filter_text:
-            text += f"  ·  filter /{table.filter_text}: {table.row_count} shown"
+        text += table.filter_note
         self.query_one("#status", Static).update(Content(inert_line(text)))
 
     def _current(self) -> dlq.DeadLetterRow | None:

@@ -129,8 +129,7 @@ class InventoryScreen(DataScreen):
         text = f"{page_range(self.page_offset, min(PAGE, len(rows) - self.page_offset), len(rows))} rows, most open first"
         if len(rows) > PAGE:
             text += "  ·  [ ] pages"
-        if table.filter_text:
-            text += f"  ·  filter /{table.filter_text}: {table.row_count} shown"
+        text += table.filter_note
         self.query_one("#status", Static).update(Content(inert_line(text)))
 
     def action_cycle_by(self) -> None:

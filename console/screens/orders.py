@@ -107,8 +107,7 @@ class OrdersScreen(DataScreen):
         parts = [f"{page_range(found.offset, len(found.orders), found.total)} for ", found.query]
         if found.total > found.offset + len(found.orders) or found.offset:
             parts.append("  ·  [ ] pages")
-        if table.filter_text:
-            parts.append(f"  ·  filter /{table.filter_text}: {table.row_count} shown")
+        parts.append(table.filter_note)
         self.query_one("#status", Static).update(Content(inert_line("".join(parts))))
 
     def rows_total(self) -> int:

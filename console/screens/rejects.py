@@ -94,9 +94,7 @@ class RejectsScreen(DataScreen):
             return
         shown = len(page.rejects)
         text = f"{page_range(page.offset, shown, page.total)} rejected records, newest first" if shown else EMPTY
-        table = self.query_one("#rejects", RowsTable)
-        if table.filter_text:
-            text += f"  ·  filter /{table.filter_text}: {table.row_count} shown"
+        text += self.query_one("#rejects", RowsTable).filter_note
         self.query_one("#status", Static).update(Content(inert_line(text)))
 
     def _current(self) -> Rejected | None:

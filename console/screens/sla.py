@@ -130,8 +130,7 @@ class SlaScreen(DataScreen):
     def refresh_status(self) -> None:
         table = self.query_one("#breaches", RowsTable)
         text = f"Breaches {page_range(self.page_offset, len(self._chosen()), self.rows_total())}, oldest first"
-        if table.filter_text:
-            text += f"  ·  filter /{table.filter_text}: {table.row_count} shown"
+        text += table.filter_note
         self.query_one("#status", Static).update(Content(inert_line(text)))
 
     def _refilter(self) -> None:

@@ -132,6 +132,11 @@ class RowsTable(ScrollView, can_focus=True):
         return len(self._visible)
 
     @property
+    def filter_note(self) -> str:
+        """What a screen's status line adds while a filter is on ('' without one)."""
+        return f"  ·  filter /{self.filter_text}: {self.row_count} shown" if self.filter_text else ""
+
+    @property
     def current_key(self) -> str | None:
         """The key of the highlighted row, if any."""
         return self._visible[self.cursor_row].key if self._visible else None
