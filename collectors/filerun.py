@@ -31,7 +31,7 @@ class FileRun:
     fmt: str
     size: int
     report: FileReport
-    commit_every: int  # batches in a unit of work
+    commit_every: int  # batches in a unit of work, at least (units.Units.batch_done)
     ingest_id: int = 0
     totals: IngestTotals = field(default_factory=IngestTotals)  # cumulative, as the log records it
     pending: list[Reject] = field(default_factory=list)
@@ -86,6 +86,7 @@ class FileRun:
                                                        new_keys=self.new_keys)
                 span.set_attribute("backroom.rows", inserted)
                 span.set_attribute("backroom.duplicates", duplicates)
+            units.inserted(inserted)
             self.report.rows[batch.table.value] += inserted
             self.report.skipped_duplicates += duplicates
             self.totals.rows[batch.table.value] += inserted

@@ -87,6 +87,66 @@ def test_a_large_file_is_committed_in_several_units(store: Store, tmp_path: Path
     assert query(store, "SELECT count(*), max(lines) FROM ingest_log") == [(1, 95)]
 
 
+def units_ended(batch_rows: list[int], store: Store, commit_every: int = 4) -> list[int]:
+    """After which batches (1-based) a unit of work ends, given the rows each batch inserted."""
+    ended = []
+    with units.Units(store) as unit:
+        for number, rows in enumerate(batch_rows, 1):
+            unit.inserted(rows)
+            if unit.batch_done(commit_every):
+                ended.append(number)
+    return ended
+
+
+def test_a_unit_of_work_ends_where_its_last_row_group_is_whole_or_over_half_full(
+        store: Store) -> None:
+    # The one-process path's batches: four hold a few hundred rows past two row groups; five
+    # fill the third past half.
+    assert units_ended([61_500] * 12, store) == [5, 10]
+    # The workers' batches (three 16 MB pieces): six of them.
+    assert units_ended([75_000] * 12, store) == [6, 12]
+    assert units_ended([61_440] * 8, store) == [4, 8]  # exactly two row groups
+    # A unit smaller than a row group joins the table's last one: four batches, as asked.
+    assert units_ended([10] * 8, store) == [4, 8]
+    assert units_ended([10] * 4, store, commit_every=2) == [2, 4]
+    # Never more than twice the batches asked for.
+    assert units_ended([122_880 + 1_000] * 9, store) == [8]
+
+
+def row_groups(path: Path, unit_rows: int, units_of_work: int = 3) -> list[int]:
+    """The rows of each row group of a keyed table after units of `unit_rows` rows, each committed
+    and the file released (which checkpoints it), as the ingest's units are."""
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{path}' AS s (STORAGE_VERSION 'v1.2.0')")
+        con.execute("CREATE TABLE s.t (k VARCHAR PRIMARY KEY, v VARCHAR)")
+        con.execute("DETACH s")
+        for unit in range(units_of_work):
+            con.execute(f"ATTACH '{path}' AS s")
+            con.execute("INSERT INTO s.t SELECT 'k' || i, 'value ' || (i % 1000) "
+                        "FROM range($start, $end) r(i)",
+                        {"start": unit * unit_rows, "end": (unit + 1) * unit_rows})
+            con.execute("DETACH s")
+        con.execute(f"ATTACH '{path}' AS s (READ_ONLY)")
+        found = con.execute("SELECT list(count ORDER BY row_group_id) FROM (SELECT row_group_id, "
+                            "max(count) AS count FROM pragma_storage_info('s.t') GROUP BY 1)"
+                            ).fetchone()
+    assert found is not None
+    return list(found[0])
+
+
+def test_units_that_end_on_whole_groups_are_not_written_again_by_a_checkpoint(
+        tmp_path: Path) -> None:
+    """Why units end where they do: a checkpoint merges row groups that fit in fewer, writing
+    their rows again; units that end with a group more than half full leave none to merge."""
+    assert units.whole_groups(200_000) and not units.whole_groups(130_000)
+
+    kept = row_groups(tmp_path / "whole.duckdb", 200_000)
+    merged = row_groups(tmp_path / "partial.duckdb", 130_000)
+
+    assert kept == [122_880, 77_120] * 3  # each unit's groups as it wrote them
+    assert merged == [122_880] * 3 + [390_000 - 3 * 122_880]  # rewritten into fewer
+
+
 def test_the_fast_path_reports_progress_while_its_one_statement_runs(
         store: Store, tmp_path: Path, policy: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(units, "PROGRESS_EVERY", 0.001)
