@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -72,15 +73,61 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+# Columns whose values people pass back to other commands (`dlq show ID`, `order KEY`,
+# `dlq retry --group G`): never cut to fit a terminal.
+HANDLES = frozenset(("id", "group", "order", "dead letter", "trace"))
+SHORT = 24
+_GAP = "  "
+
+
 def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A plain aligned table: readable in a terminal, greppable in a pipe, no markup interpreted."""
+    """A plain aligned table: readable in a terminal, greppable in a pipe, no markup interpreted.
+
+    At a terminal the table fits its width (COLUMNS, else the terminal's own): the widest
+    columns are cut, each cut cell ending in an ellipsis, never a column of HANDLES nor one
+    narrower than its header. In a pipe every cell is whole.
+    """
     cells = [[inert_line(masked(_cell(value))) for value in row] for row in rows]
     widths = [len(header) for header in headers]
     for row in cells:
         widths = [max(width, len(cell)) for width, cell in zip(widths, row)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-    sys.stdout.write("\n".join(lines) + "\n")
+    if sys.stdout.isatty():
+        floors = [width if header in HANDLES else len(header)
+                  for header, width in zip(headers, widths)]
+        widths = fitted(widths, floors, shutil.get_terminal_size().columns)
+
+    def line(values: Sequence[str]) -> str:
+        return _GAP.join(_fit(value, width).ljust(width)
+                         for value, width in zip(values, widths)).rstrip()
+
+    sys.stdout.write("\n".join([line(headers), *map(line, cells)]) + "\n")
+
+
+def fitted(widths: Sequence[int], floors: Sequence[int], room: int) -> list[int]:
+    """Column widths that fit `room` characters with their gaps, by cutting the widest columns
+    to one common width, none below its floor; the floors when even they do not fit.
+
+    Columns of SHORT characters or fewer (an instant, a count, a state) are cut only when cutting
+    the wider ones is not enough."""
+    room -= len(_GAP) * (len(widths) - 1)
+    if sum(widths) <= room:
+        return list(widths)
+    whole_short = [width if width <= SHORT else floor for width, floor in zip(widths, floors)]
+    if sum(whole_short) <= room:
+        floors = whole_short
+
+    def at(cap: int) -> list[int]:
+        return [min(width, max(cap, floor)) for width, floor in zip(widths, floors)]
+
+    low, high = 0, max(widths)  # the widest cap that fits lies in [low, high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if sum(at(middle)) <= room else (low, middle)
+    return at(low)
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def clipped(text: str, longest: int) -> str:

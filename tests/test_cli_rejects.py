@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
 from pathlib import Path
 
 import orjson
 import pytest
 
+from console import output
 from queries import Store
 from tests.test_cli import backroom
 
@@ -70,3 +78,53 @@ def test_rejects_since_leaves_out_older_ones(ingested: tuple[str, Path, str]) ->
     recent = json.loads(backroom("--db", db, "rejects", "--since", "1d", "--json").stdout)
     assert recent["total"] == 2 and {r["line"] for r in recent["rejects"]} <= {1, 2}
     assert backroom("--db", db, "rejects", "--since", "soon").returncode == 2
+
+
+def on_a_terminal(*args: str, columns: int) -> str:
+    """What `backroom ARGS` shows with its output on a terminal `columns` wide."""
+    main, side = pty.openpty()
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {key: value for key, value in os.environ.items() if key not in ("COLUMNS", "LINES")}
+    process = subprocess.Popen([sys.executable, "-m", "console.cli", *args], stdout=side,
+                               stderr=subprocess.DEVNULL, env=env)
+    os.close(side)
+    screen = b""
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:  # EIO: the command closed the terminal
+            break
+        if not data:
+            break
+        screen += data
+    os.close(main)
+    assert process.wait(timeout=60) == 0
+    return screen.decode().replace("\r\n", "\n")
+
+
+def test_rejects_fit_an_80_column_terminal_and_stay_whole_in_a_pipe(
+        ingested: tuple[str, Path, str]) -> None:
+    db, _, _ = ingested
+    piped = backroom("--db", db, "rejects").stdout.splitlines()
+    assert max(map(len, piped)) > 100  # the full source path and excerpt, for grep
+
+    shown = on_a_terminal("--db", db, "rejects", columns=80).splitlines()
+
+    assert len(shown) == len(piped) and max(map(len, shown)) <= 80
+    assert shown[0].split() == ["rejected", "at", "source", "line", "excerpt", "reason"]
+    assert all("…" in line for line in shown[1:])  # each long cell says it was cut
+    line_column = shown[0].index("line")
+    assert sorted(int(row[line_column:].split()[0]) for row in shown[1:]) == sorted(
+        int(row[piped[0].index("line"):].split()[0]) for row in piped[1:])
+
+
+def test_a_table_keeps_the_ids_people_pass_back_whole_when_it_is_cut_to_fit(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    dead_letter = "dl-2f0c1b9e8a7d6c5b4a39281706f5e4d3"
+    output.emit_table(["id", "queue", "error"], [
+        (dead_letter, "orders.dlq", "PRECONDITION_FAILED - inventory service timed out " * 3)])
+    header, row = capsys.readouterr().out.splitlines()
+    assert row == f"{dead_letter}  orders.dlq  PRECONDITI…"  # 60 columns, the id whole
+    assert header.split() == ["id", "queue", "error"]
