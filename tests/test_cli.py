@@ -222,22 +222,28 @@ def test_ctrl_c_in_a_command_says_so_in_one_line_and_exits_130(
         "on)\n")
 
 
-def _at_a_terminal(*args: str) -> tuple[str, str]:
-    """(stdout, what reached the terminal on stderr) of `backroom ARGS` with stderr on a pty."""
-    master, slave = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "console.cli", *args], stdout=subprocess.PIPE,
-                               stderr=slave, env={**os.environ, "COLUMNS": "120"})
-    os.close(slave)
+def read_terminal(master: int) -> bytes:
+    """Everything written to a pty until the command closed it; closes `master`."""
     screen = b""
     while True:
         try:
-            data = os.read(master, 4096)
+            data = os.read(master, 65536)
         except OSError:  # EIO: the command closed the terminal
             break
         if not data:
             break
         screen += data
     os.close(master)
+    return screen
+
+
+def _at_a_terminal(*args: str) -> tuple[str, str]:
+    """(stdout, what reached the terminal on stderr) of `backroom ARGS` with stderr on a pty."""
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "console.cli", *args], stdout=subprocess.PIPE,
+                               stderr=slave, env={**os.environ, "COLUMNS": "120"})
+    os.close(slave)
+    screen = read_terminal(master)
     assert process.stdout is not None
     out = process.stdout.read().decode()
     assert process.wait(timeout=60) == 0

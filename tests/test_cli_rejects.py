@@ -19,7 +19,7 @@ import pytest
 
 from console import output
 from queries import Store
-from tests.test_cli import backroom
+from tests.test_cli import backroom, read_terminal
 
 GOOD = {"specversion": "1.0", "id": "e-1", "source": "shopify/webhooks", "type": "order.captured",
         "time": "2026-03-01T10:00:00Z", "data": {"order_id": "SO-1"}}
@@ -88,16 +88,7 @@ def on_a_terminal(*args: str, columns: int) -> str:
     process = subprocess.Popen([sys.executable, "-m", "console.cli", *args], stdout=side,
                                stderr=subprocess.DEVNULL, env=env)
     os.close(side)
-    screen = b""
-    while True:
-        try:
-            data = os.read(main, 65536)
-        except OSError:  # EIO: the command closed the terminal
-            break
-        if not data:
-            break
-        screen += data
-    os.close(main)
+    screen = read_terminal(main)
     assert process.wait(timeout=60) == 0
     return screen.decode().replace("\r\n", "\n")
 
