@@ -40,12 +40,10 @@ from queries.store import Store
 # checkpoint that the commit (or the release of the store) makes; that made the commits of a
 # 909k-span file take 6.2 s instead of 8.1 s.
 BATCH_ROWS = 61_440
-# A large file is committed (and the store released) every ~250-450k rows: after four batches, at
-# the first batch that ends a row group or fills the last one past half (units.whole_groups),
-# so that no checkpoint writes the rows again. A commit costs DuckDB time for each row it holds
-# and more as the table grows (it merges the unit's keys into the primary key's index): 880k
-# spans took 10.4 s of DuckDB's work in units of two batches, 8.5 s in units of four, 7.2 s in
-# one unit; the whole ingest of that file 21.7 s against 20.3 s.
+# A large file is committed (and the store released) every 250-450k rows: four batches at least,
+# ending where no checkpoint writes them again (units.whole_groups). A commit costs more as the
+# table grows (it merges the unit's keys into the primary key's index): 880k spans took 10.4 s
+# of DuckDB's work in units of two batches, 8.5 s in units of four, 7.2 s in one unit.
 COMMIT_EVERY_BATCHES = 4
 # A batch also ends after this much input, so records with large bodies (dead letters of a few
 # hundred kB) do not hold gigabytes: three batches can be in memory at once (two with the writer).
