@@ -43,7 +43,7 @@ def audit_trail(
         return
     output.emit_table(["at", "who", "action", "messages", "target", "dry run", "outcome"], [
         (a.at, a.who, a.action, len(a.message_ids), a.target, "yes" if a.dry_run else "no", a.outcome)
-        for a in found])
+        for a in found], spare=("dry run", "messages", "target"))
 
 
 @dlq_app.command("groups")
@@ -56,7 +56,8 @@ def groups(status: StatusOption = None, db: DbOption = None, as_json: JsonOption
         return
     output.emit_table(["group", "count", "orders", "reason", "queue", "first seen", "last seen", "error"], [
         (g.group, g.count, g.orders, g.reason, g.queue, g.first_seen, g.last_seen,
-         output.clipped(g.sample_error or "", 80)) for g in found])
+         output.clipped(g.sample_error or "", 80)) for g in found],
+        spare=("first seen", "orders", "queue", "reason"))
 
 
 @dlq_app.command("list")
@@ -78,7 +79,7 @@ def list_messages(
         return
     output.emit_table(["id", "queue", "reason", "count", "order", "status", "group", "last death"], [
         (m.id, m.queue, m.reason, m.count, m.order_id, m.status, m.group, m.last_death_at)
-        for m in found.messages])
+        for m in found.messages], spare=("status", "count", "group", "queue"))
     shown = len(found.messages)
     output.note(f"{found.offset + 1 if shown else 0}–{found.offset + shown} of {found.total:,}")
 

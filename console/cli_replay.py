@@ -82,7 +82,8 @@ def _emit(summary: Summary, as_json: bool) -> None:
         return
     if summary.dry_run:
         output.emit_table(["id", "order", "verdict", "state", "target", "reason"], [
-            (v.id, v.order_id, v.verdict, v.state, v.target, v.reason) for v in summary.verdicts])
+            (v.id, v.order_id, v.verdict, v.state, v.target, v.reason) for v in summary.verdicts],
+            spare=("state", "target"))
     counts = summary.to_json()["counts"]
     output.emit_line(f"{summary.action}{' (dry run)' if summary.dry_run else ''} -> {summary.target}: "
                      f"moved {len(summary.moved)}, skipped {len(summary.skipped)}, "

@@ -60,7 +60,7 @@ def search_orders(
         return
     output.emit_table(["order", "name", "channel", "state", "since", "store", "matched"], [
         (h.order_id, h.order_name, h.channel, h.state, h.state_at, h.store_id, h.matched)
-        for h in found.orders])
+        for h in found.orders], spare=("store", "matched", "channel"))
     shown = len(found.orders)
     output.note(f"{found.offset + 1 if shown else 0}–{found.offset + shown} of {found.total:,}")
     if found.dead_letters:
@@ -97,7 +97,7 @@ def sla_report(
     else:
         output.emit_rows(fmt.value, ["rule", "orders", "met", "breached", "open", "pending", "p50", "p95"], [
             (r.rule, r.orders, r.met, r.breached, r.open, r.pending, output.seconds(r.p50_seconds),
-             output.seconds(r.p95_seconds)) for r in result.rules])
+             output.seconds(r.p95_seconds)) for r in result.rules], spare=("pending", "p50"))
         # Every breach with its slowest hop, for people and for the mailed Markdown report; CSV
         # holds one table, the rules (`sla breaches --format csv` the breaches; JSON both).
         if fmt in (Format.TABLE, Format.MARKDOWN) and result.breaches:
@@ -134,7 +134,8 @@ def sla_breaches(
 def _breach_rows(fmt: Format, breaches: list[sla.SlaEvaluation]) -> None:
     output.emit_rows(fmt.value, ["order", "name", "rule", "status", "elapsed", "slowest hop", "took"], [
         (b.order_id, b.order_name, b.rule, b.status, output.seconds(b.elapsed_seconds),
-         b.slowest_hop, output.seconds(b.slowest_hop_seconds)) for b in breaches])
+         b.slowest_hop, output.seconds(b.slowest_hop_seconds)) for b in breaches],
+        spare=("name", "elapsed", "took"))
 
 
 def lag_report(
@@ -152,7 +153,8 @@ def lag_report(
         return
     output.emit_rows(fmt.value, [by.value, "system", "movements", "open", "p50", "p95", "max", "oldest open"], [
         (r.key, r.system, r.movements, r.open, output.seconds(r.p50_seconds), output.seconds(r.p95_seconds),
-         output.seconds(r.max_seconds), output.seconds(r.oldest_open_seconds)) for r in result.rows])
+         output.seconds(r.max_seconds), output.seconds(r.oldest_open_seconds)) for r in result.rows],
+        spare=("p50", "movements", "max"))
     if fmt is Format.TABLE and result.quiet_stores:
         quiet = ", ".join(f"{q.store_id} ({output.seconds(q.quiet_seconds)})" for q in result.quiet_stores[:20])
         output.note(f"quiet stores: {quiet}")
@@ -184,7 +186,7 @@ def rejects_list(
     output.emit_rows(fmt.value, ["rejected at", "source", "line", "excerpt", "reason"], [
         (r.rejected_at, r.source, r.line,
          r.excerpt if fmt is Format.CSV else output.clipped(r.excerpt or "", 40), r.reason)
-        for r in found.rejects])
+        for r in found.rejects], spare=("excerpt",))
     if fmt is Format.TABLE:
         shown = len(found.rejects)
         output.note(f"{found.offset + 1 if shown else 0}–{found.offset + shown} of {found.total:,}")

@@ -76,31 +76,71 @@ def _plain(value: Any) -> Any:
 # Columns whose values people pass back to other commands (`dlq show ID`, `order KEY`,
 # `dlq retry --group G`): never cut to fit a terminal.
 HANDLES = frozenset(("id", "group", "order", "dead letter", "trace"))
+# File paths: cut at their start, since their end names the file.
+TAILS = frozenset(("source",))
 SHORT = 24
+# Below this a column of free text (an error, a hop, an excerpt) says too little: a table too
+# wide for the terminal leaves out the columns its command can spare before it cuts one shorter.
+READABLE = 20
 _GAP = "  "
 
 
-def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, spare: Sequence[str] = ()) -> None:
     """A plain aligned table: readable in a terminal, greppable in a pipe, no markup interpreted.
 
-    At a terminal the table fits its width (COLUMNS, else the terminal's own): the widest
-    columns are cut, each cut cell ending in an ellipsis, never a column of HANDLES nor one
-    narrower than its header. In a pipe every cell is whole.
+    At a terminal the table fits its width (COLUMNS, else the terminal's own). First the columns
+    in `spare` (least needed first) are left out, as many as it takes for the rest to fit with
+    every column of SHORT characters or fewer whole and no other cut below READABLE; a note on
+    stderr after the table names them. Then the widest columns are cut, each cut cell marked by
+    an ellipsis, never a column of HANDLES nor one narrower than its header. In a pipe every
+    column is there and every cell whole.
     """
-    cells = [[inert_line(masked(_cell(value))) for value in row] for row in rows]
+    # Handles are ids, as in the JSON (`_identifier`): a group fingerprint of sixteen digits is
+    # not a card number, and a masked one could not be passed back.
+    handles = [header in HANDLES for header in headers]
+    cells = [[inert_line(_cell(value) if handle else masked(_cell(value)))
+              for value, handle in zip(row, handles)] for row in rows]
     widths = [len(header) for header in headers]
     for row in cells:
         widths = [max(width, len(cell)) for width, cell in zip(widths, row)]
+    left_out: list[str] = []
+    room = shutil.get_terminal_size().columns
     if sys.stdout.isatty():
+        shown = shown_columns(headers, widths, spare, room)
+        if len(shown) < len(headers):
+            left_out = [header for header in headers if header not in shown]
+            keep = [index for index, header in enumerate(headers) if header in shown]
+            headers, widths = shown, [widths[index] for index in keep]
+            cells = [[row[index] for index in keep] for row in cells]
         floors = [width if header in HANDLES else len(header)
                   for header, width in zip(headers, widths)]
-        widths = fitted(widths, floors, shutil.get_terminal_size().columns)
+        widths = fitted(widths, floors, room)
+    tails = [header in TAILS for header in headers]
 
     def line(values: Sequence[str]) -> str:
-        return _GAP.join(_fit(value, width).ljust(width)
-                         for value, width in zip(values, widths)).rstrip()
+        return _GAP.join(_fit(value, width, tail).ljust(width)
+                         for value, width, tail in zip(values, widths, tails)).rstrip()
 
     sys.stdout.write("\n".join([line(headers), *map(line, cells)]) + "\n")
+    if left_out:
+        sys.stdout.flush()  # the note follows the table on the screen
+        note(f"(left out to fit {room} columns: {', '.join(left_out)})")
+
+
+def shown_columns(headers: Sequence[str], widths: Sequence[int], spare: Sequence[str],
+                  room: int) -> list[str]:
+    """The headers of the columns that fit in `room`: all but the first of `spare` that must go
+    for the others to fit with no column of SHORT characters or fewer cut, nor another below
+    READABLE (nor a handle at all)."""
+    shown = list(headers)
+    for header in spare:
+        least = [width if name in HANDLES or width <= SHORT else max(READABLE, len(name))
+                 for name, width in zip(headers, widths) if name in shown]
+        if sum(least) + len(_GAP) * (len(least) - 1) <= room:
+            break
+        if header in shown:
+            shown.remove(header)
+    return shown
 
 
 def fitted(widths: Sequence[int], floors: Sequence[int], room: int) -> list[int]:
@@ -126,8 +166,10 @@ def fitted(widths: Sequence[int], floors: Sequence[int], room: int) -> list[int]
     return at(low)
 
 
-def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+def _fit(text: str, width: int, tail: bool = False) -> str:
+    if len(text) <= width:
+        return text
+    return "…" + text[len(text) - width + 1:] if tail else text[: width - 1] + "…"
 
 
 def clipped(text: str, longest: int) -> str:
@@ -184,9 +226,16 @@ def emit_markdown(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None
     sys.stdout.write("\n".join(lines) + "\n")
 
 
-def emit_rows(fmt: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A table in the chosen format: table, csv or markdown."""
-    {"csv": emit_csv, "markdown": emit_markdown}.get(fmt, emit_table)(headers, rows)
+def emit_rows(fmt: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
+              spare: Sequence[str] = ()) -> None:
+    """A table in the chosen format: table (leaving out `spare` columns where it must), csv or
+    markdown (every column)."""
+    if fmt == "csv":
+        emit_csv(headers, rows)
+    elif fmt == "markdown":
+        emit_markdown(headers, rows)
+    else:
+        emit_table(headers, rows, spare=spare)
 
 
 def seconds(value: float | None) -> str:

@@ -9,11 +9,12 @@ from console import output
 from queries.journey import Journey
 
 
-def _section(title: str, headers: list[str], rows: Sequence[Sequence[Any]], empty: str = "none") -> None:
+def _section(title: str, headers: list[str], rows: Sequence[Sequence[Any]], empty: str = "none",
+             spare: Sequence[str] = ()) -> None:
     """A titled table, or one line saying there is nothing (not a header over no rows)."""
     output.emit_line(f"\n{title}")
     if rows:
-        output.emit_table(headers, rows)
+        output.emit_table(headers, rows, spare=spare)
     else:
         output.emit_line(f"  {empty}")
 
@@ -29,14 +30,14 @@ def print_journey(detail: Journey) -> None:
     _section("events", ["occurred", "recorded", "type", "system", "note"], [
         (e.occurred_at, e.recorded_at, e.type, e.system,
          "recorded before it occurred (clock skew)" if e.recorded_before_occurred else "")
-        for e in detail.events])
+        for e in detail.events], spare=("recorded",))
     if detail.spans:
         _print_spans(detail)
     if detail.dlq:
         output.emit_line("\ndead letters")
         output.emit_table(["id", "queue", "reason", "count", "status", "error"], [
             (d.id, d.queue, d.reason, d.count, d.status, output.clipped(d.error_text or "", 70))
-            for d in detail.dlq])
+            for d in detail.dlq], spare=("count", "status", "queue"))
     _section("sla", ["rule", "status", "elapsed", "slowest hop"], [
         (s.rule, s.status, output.seconds(s.elapsed_seconds), s.slowest_hop) for s in detail.sla],
         empty="no rule has started for this order")

@@ -80,13 +80,14 @@ def test_rejects_since_leaves_out_older_ones(ingested: tuple[str, Path, str]) ->
     assert backroom("--db", db, "rejects", "--since", "soon").returncode == 2
 
 
-def on_a_terminal(*args: str, columns: int) -> str:
-    """What `backroom ARGS` shows with its output on a terminal `columns` wide."""
+def on_a_terminal(*args: str, columns: int, with_stderr: bool = False) -> str:
+    """What `backroom ARGS` shows with its output (and its notes, `with_stderr`) on a terminal
+    `columns` wide."""
     main, side = pty.openpty()
     fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     env = {key: value for key, value in os.environ.items() if key not in ("COLUMNS", "LINES")}
     process = subprocess.Popen([sys.executable, "-m", "console.cli", *args], stdout=side,
-                               stderr=subprocess.DEVNULL, env=env)
+                               stderr=side if with_stderr else subprocess.DEVNULL, env=env)
     os.close(side)
     screen = read_terminal(main)
     assert process.wait(timeout=60) == 0
@@ -102,8 +103,13 @@ def test_rejects_fit_an_80_column_terminal_and_stay_whole_in_a_pipe(
     shown = on_a_terminal("--db", db, "rejects", columns=80).splitlines()
 
     assert len(shown) == len(piped) and max(map(len, shown)) <= 80
-    assert shown[0].split() == ["rejected", "at", "source", "line", "excerpt", "reason"]
+    # the excerpt is left out rather than every column cut to a few characters
+    assert shown[0].split() == ["rejected", "at", "source", "line", "reason"]
     assert all("…" in line for line in shown[1:])  # each long cell says it was cut
+    sources = [row[shown[0].index("source"):].split()[0] for row in shown[1:]]
+    # a path is cut at its start: its end names the file
+    assert all(source.startswith("…") and source.endswith(("/events.jsonl", "/notes.txt"))
+               for source in sources)
     line_column = shown[0].index("line")
     assert sorted(int(row[line_column:].split()[0]) for row in shown[1:]) == sorted(
         int(row[piped[0].index("line"):].split()[0]) for row in piped[1:])
