@@ -35,6 +35,7 @@ def chosen(fmt: Format, as_json: bool) -> Format:
 
 
 sla_app = typer.Typer(help="SLA breaches per rule, open and closed.", no_args_is_help=True)
+QUIET_NAMED = 20  # quiet stores named after the lag table (--format json or markdown: all)
 
 
 def register(app: typer.Typer) -> None:
@@ -156,8 +157,10 @@ def lag_report(
          output.seconds(r.max_seconds), output.seconds(r.oldest_open_seconds)) for r in result.rows],
         spare=("p50", "movements", "max"))
     if fmt is Format.TABLE and result.quiet_stores:
-        quiet = ", ".join(f"{q.store_id} ({output.seconds(q.quiet_seconds)})" for q in result.quiet_stores[:20])
-        output.note(f"quiet stores: {quiet}")
+        quiet = result.quiet_stores
+        named = "" if len(quiet) <= QUIET_NAMED else f", the {QUIET_NAMED} quietest"
+        output.note_list(f"quiet stores ({len(quiet):,}{named}):",
+                         [f"{q.store_id} ({output.seconds(q.quiet_seconds)})" for q in quiet[:QUIET_NAMED]])
     elif fmt is Format.MARKDOWN and result.quiet_stores:  # the mailed report names them all
         output.emit_line(f"\n**Quiet stores** ({len(result.quiet_stores):,})\n")
         output.emit_markdown(["store", "last event", "quiet for"], [

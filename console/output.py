@@ -189,6 +189,20 @@ def note(text: str) -> None:
     sys.stderr.write(inert(masked(text)) + "\n")
 
 
+def note_list(label: str, items: Sequence[str]) -> None:
+    """`label a, b, c` on stderr; at a terminal its lines break between items, never in one."""
+    room = shutil.get_terminal_size().columns if sys.stderr.isatty() else sys.maxsize
+    lines, current = [], label
+    for index, item in enumerate(items):
+        piece = item + ("," if index < len(items) - 1 else "")
+        if len(current) + 1 + len(piece) > room:
+            lines.append(current)
+            current = "  " + piece
+        else:
+            current += " " + piece
+    note("\n".join([*lines, current]))
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"

@@ -1,5 +1,6 @@
-"""Tables on a narrow terminal (an on-call engineer's 80-column SSH session): the columns a
-command can spare are left out, and said so, before the rest are cut to a few characters."""
+"""Tables and lists on a narrow terminal (an on-call engineer's 80-column SSH session): the
+columns a command can spare are left out, and said so, before the rest are cut to a few
+characters; a long list breaks between its items."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from console import output
 from queries import Store
 from queries.ingest import Table
-from tests.estate import add_rows, dead_letter, minutes
+from tests.estate import add_events, add_rows, dead_letter, event, minutes
 from tests.test_cli import backroom
 from tests.test_cli_rejects import on_a_terminal
 
@@ -81,3 +82,21 @@ def test_columns_go_in_the_order_given_and_only_as_many_as_must(
     assert captured.out.splitlines() == ["id                    b           error",
                                          f"{'x' * 20}  {'b' * 10}  {'e' * 25}…"]
     assert captured.err == "(left out to fit 60 columns: a, c)\n"
+
+
+def test_lag_names_how_many_stores_are_quiet_and_wraps_them_between_stores(
+        store: Store, store_path: Path) -> None:
+    add_events(store, [event(None, "inventory.movement", minutes(n), system="pos", movement_id=f"M{n}",
+                             store_id=f"{n:04d}") for n in range(25)])
+    at = minutes(24 * 60).isoformat()
+    screen = on_a_terminal("--db", str(store_path), "lag", "--at", at, columns=80,
+                           with_stderr=True).splitlines()
+    start = next(index for index, line in enumerate(screen) if line.startswith("quiet stores"))
+    quiet = screen[start:]
+    assert quiet[0].startswith("quiet stores (25, the 20 quietest): 0000 (1d 0h), 0001 (23h 59m),")
+    assert max(map(len, quiet)) <= 80 and len(quiet) > 1
+    named = " ".join(quiet).replace(",", " ").split()[6:]
+    # each store with its quiet time, none split between two lines: the 20 quietest, in order
+    assert named[0::3] == [f"{n:04d}" for n in range(20)]
+    assert all(hours.startswith("(") and minutes_.endswith(")")
+               for hours, minutes_ in zip(named[1::3], named[2::3]))
