@@ -87,6 +87,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("inventory", {"screen": "inventory"}),
     Scenario("dlq_groups", {"screen": "dlq"}),
     Scenario("dlq_messages", {"screen": "dlq"}, ["enter"]),
+    # on an 80-column terminal the spare columns (status, deaths, queue, reason) are left out
+    Scenario("dlq_messages_80x24", {"screen": "dlq"}, ["down", "enter"], size=NARROW),
     Scenario("dlq_message", {"screen": "dlq"}, ["enter", "enter"]),
     Scenario("dlq_replay", {"screen": "dlq"}, ["enter", "R"]),
     Scenario("dlq_reroute", {"screen": "dlq"}, ["enter", "M", lambda app: setattr(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import App, ComposeResult
 
-from console.widgets.table import AUTO_WIDTH_CAP, MAX_ROWS, Col, Row, RowsTable
+from console.widgets.table import AUTO_WIDTH_CAP, MAX_ROWS, Col, Row, RowsTable, shown_columns
 from tests.test_tui_helpers import MessageLog
 
 COLUMNS = (Col("id", "id", 6), Col("qty", "qty", 5), Col("note", "note"))
@@ -114,3 +114,44 @@ async def test_markup_and_escapes_in_cells_stay_text() -> None:
         auto = (Col("a", "a"), Col("b", "b"), Col("c", "c"))
         table.show(auto, [Row("x", (Text("[bold]b[/]"), Text("1"), Text("[@click=app.quit]q")))])
         assert "[bold]b[/]" in line(table, 1) and "[@click=app.quit]q" in line(table, 1)
+
+
+WIDE_COLUMNS = (Col("dead letter", "id", 26), Col("queue", "queue", 20, spare=2),
+                Col("status", "status", 9, spare=1), Col("order", "order", 14), Col("error", "error"))
+
+
+def dead_letters(count: int) -> list[Row]:
+    return [Row(f"dl-{i}", (Text(f"dl-{i:022d}"), Text("erp.invoices.dlq"), Text("dead"),
+                            Text(f"ORD-{i:08d}"), Text("Timeout after 30000 ms calling POST " * 2)))
+            for i in range(count)]
+
+
+async def test_a_narrow_table_leaves_out_its_spare_columns_in_order_and_a_wide_one_shows_them() -> None:
+    app = TableApp()
+    async with app.run_test(size=(120, 10)) as pilot:
+        table = app.query_one(RowsTable)
+        table.show(WIDE_COLUMNS, dead_letters(3))
+        # 26 + 20 + 9 + 14 + the error counted at READABLE (20), each with a space either side: 99
+        assert line(table, 0).split() == ["dead", "letter", "queue", "status", "order", "error"]
+        await pilot.resize_terminal(90, 10)
+        await pilot.pause()
+        assert line(table, 0).split() == ["dead", "letter", "queue", "order", "error"]  # status first
+        await pilot.resize_terminal(70, 10)
+        await pilot.pause()
+        assert line(table, 0).split() == ["dead", "letter", "order", "error"]
+        assert line(table, 1).startswith(f" dl-{0:022d}   ORD-00000000    Timeout after")
+        assert table.virtual_size.width == 26 + 14 + 72 + 6  # scrolls to the rest of the error
+        await pilot.resize_terminal(120, 10)
+        await pilot.pause()
+        assert line(table, 0).split() == ["dead", "letter", "queue", "status", "order", "error"]
+        # the filter still sees what is left out
+        table.set_filter("ORD-00000002")
+        assert table.row_count == 1
+
+
+def test_columns_leave_only_while_the_rest_do_not_fit() -> None:
+    widths = [26, 20, 9, 14, 72]
+    assert shown_columns(WIDE_COLUMNS, widths, 0) == (0, 1, 2, 3, 4)  # not laid out yet: all
+    assert shown_columns(WIDE_COLUMNS, widths, 99) == (0, 1, 2, 3, 4)
+    assert shown_columns(WIDE_COLUMNS, widths, 98) == (0, 1, 3, 4)
+    assert shown_columns(WIDE_COLUMNS, widths, 40) == (0, 3, 4)  # no spare column left to go

@@ -21,9 +21,10 @@ from console.widgets.table import Col, Row, RowsTable
 from console.workers import Fetch
 from queries import audit
 
-COLUMNS = (Col("at", "at", 14), Col("who", "who", 18), Col("action", "action", 9), Col("messages", "count", 8),
-           Col("target", "target", 28), Col("dry run", "dry", 7), Col("outcome", "outcome", 12),
-           Col("trace", "trace", 34))
+COLUMNS = (Col("at", "at", 14), Col("who", "who", 18, spare=4), Col("action", "action", 9),
+           Col("messages", "count", 8, spare=3), Col("target", "target", 28),
+           Col("dry run", "dry", 7, spare=2), Col("outcome", "outcome", 12),
+           Col("trace", "trace", 34, spare=1))
 EMPTY = "No actions yet: each replay, reroute, edit and discard leaves a row here."
 
 

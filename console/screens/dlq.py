@@ -24,9 +24,10 @@ from queries import dlq
 
 _ALL = ["dead", "replayed", "rerouted", "discarded"]
 STATUSES: dict[str, list[str]] = {"dead": ["dead"], "all": _ALL}
-COLUMNS = (Col("group", "group", 17), Col("count", "count", 6), Col("orders", "orders", 6),
-           Col("reason", "reason", 15), Col("queue", "queue", 20), Col("died in", "origin", 16),
-           Col("first seen", "first", 14), Col("last seen", "last", 14), Col("sample error", "error"))
+COLUMNS = (Col("group", "group", 17), Col("count", "count", 6), Col("orders", "orders", 6, spare=2),
+           Col("reason", "reason", 15, spare=5), Col("queue", "queue", 20, spare=4),
+           Col("died in", "origin", 16, spare=3), Col("first seen", "first", 14, spare=1),
+           Col("last seen", "last", 14), Col("sample error", "error"))
 
 
 class FailureGroupsScreen(ChangingActions, DataScreen):

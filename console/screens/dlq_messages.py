@@ -24,8 +24,9 @@ from console.widgets.table import Col, Row, RowsTable
 from console.workers import Fetch
 from queries import dlq
 
-COLUMNS = (Col("dead letter", "id", 26), Col("queue", "queue", 20), Col("reason", "reason", 15),
-           Col("deaths", "deaths", 6), Col("order", "order", 14), Col("status", "status", 9),
+COLUMNS = (Col("dead letter", "id", 26), Col("queue", "queue", 20, spare=3),
+           Col("reason", "reason", 15, spare=4), Col("deaths", "deaths", 6, spare=2),
+           Col("order", "order", 14), Col("status", "status", 9, spare=1),
            Col("last death", "last", 14), Col("error", "error"))
 
 

@@ -32,8 +32,9 @@ WORST_COLUMNS = (Col("sku", "sku", 14), Col("system", "system", 10), Col("open",
 
 
 def _columns(by: LagBy) -> tuple[Col, ...]:
-    return (Col(by.value, "key", 14), Col("applied by", "system", 11), Col("movements", "movements", 10),
-            Col("open", "open", 6), Col("p50", "p50", 9), Col("p95", "p95", 9), Col("max", "max", 9),
+    return (Col(by.value, "key", 14), Col("applied by", "system", 11),
+            Col("movements", "movements", 10, spare=1), Col("open", "open", 6),
+            Col("p50", "p50", 9, spare=2), Col("p95", "p95", 9), Col("max", "max", 9, spare=3),
             Col("oldest open", "oldest", 12), Col("", "flag"))
 
 

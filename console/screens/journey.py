@@ -28,14 +28,18 @@ from console.workers import Fetch
 from queries import journey
 from queries.journey import Journey
 
-EVENT_COLUMNS = (Col("occurred", "occurred", 14), Col("seen after", "delay", 10), Col("type", "type", 22),
-                 Col("state", "state", 20), Col("system", "system", 10), Col("store", "store", 6),
-                 Col("sku", "sku", 14), Col("qty", "qty", 4), Col("trace", "trace", 10), Col("note", "note"))
+EVENT_COLUMNS = (Col("occurred", "occurred", 14), Col("seen after", "delay", 10, spare=1),
+                 Col("type", "type", 22), Col("state", "state", 20, spare=6),
+                 Col("system", "system", 10), Col("store", "store", 6, spare=4),
+                 Col("sku", "sku", 14, spare=2), Col("qty", "qty", 4, spare=3),
+                 Col("trace", "trace", 10, spare=5), Col("note", "note"))
 PANES = (("events", "Timeline"), ("spans", "Spans"), ("dead", "Dead letters"))
-SLA_COLUMNS = (Col("rule", "rule", 20), Col("status", "status", 9), Col("elapsed", "elapsed", 9),
-               Col("within", "within", 8), Col("slowest hop", "hop", 44), Col("took", "took", 9))
-DLQ_COLUMNS = (Col("dead letter", "id", 26), Col("queue", "queue", 20), Col("reason", "reason", 14),
-               Col("deaths", "deaths", 6), Col("status", "status", 9), Col("last death", "last", 14),
+SLA_COLUMNS = (Col("rule", "rule", 20), Col("status", "status", 9),
+               Col("elapsed", "elapsed", 9, spare=2), Col("within", "within", 8, spare=1),
+               Col("slowest hop", "hop", 44), Col("took", "took", 9, spare=3))
+DLQ_COLUMNS = (Col("dead letter", "id", 26), Col("queue", "queue", 20, spare=3),
+               Col("reason", "reason", 14), Col("deaths", "deaths", 6, spare=1),
+               Col("status", "status", 9, spare=2), Col("last death", "last", 14),
                Col("error", "error"))
 
 

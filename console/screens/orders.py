@@ -24,9 +24,10 @@ from queries import search
 from queries.search import SearchPage
 
 PAGE = 200
-COLUMNS = (Col("order", "order", 14), Col("name", "name", 16), Col("channel", "channel", 11),
-           Col("state", "state", 21), Col("in state", "age", 9), Col("store", "store", 6),
-           Col("last activity", "last", 14), Col("matched", "matched"))
+COLUMNS = (Col("order", "order", 14), Col("name", "name", 16),
+           Col("channel", "channel", 11, spare=3), Col("state", "state", 21),
+           Col("in state", "age", 9), Col("store", "store", 6, spare=2),
+           Col("last activity", "last", 14, spare=4), Col("matched", "matched", spare=1))
 HIT_COLUMNS = (Col("dead letter", "id", 26), Col("order", "order", 14), Col("score", "score", 6))
 HINT = "Type an order id, #name, email, trace id, message id, SKU or store, then enter."
 

@@ -24,7 +24,7 @@ from queries.rejects import Rejected
 
 # What is wrong first, then where: at 80 columns the source is cut, and the panel has it whole.
 COLUMNS = (Col("rejected", "at", 14), Col("reason", "reason", 48), Col("source", "source", 30),
-           Col("line", "line", 7), Col("record", "excerpt"))
+           Col("line", "line", 7), Col("record", "excerpt", spare=1))
 EMPTY = "Nothing quarantined: every record read so far was stored."
 
 

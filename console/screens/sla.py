@@ -31,11 +31,14 @@ WINDOWS: tuple[tuple[str, timedelta | None], ...] = (
 SHOWS = {"open + closed": ("breached", "open"), "open": ("open",), "closed": ("breached",)}
 # the columns that matter most come first, so that an 80-column terminal shows them
 RULE_COLUMNS = (Col("rule", "rule", 20), Col("open", "open", 6), Col("closed", "breached", 7),
-                Col("met", "met", 6), Col("pending", "pending", 8), Col("orders", "orders", 7),
-                Col("within", "within", 8), Col("p50", "p50", 9), Col("p95", "p95", 9), Col("from → to", "path", 44))
+                Col("met", "met", 6), Col("pending", "pending", 8, spare=4),
+                Col("orders", "orders", 7, spare=3), Col("within", "within", 8),
+                Col("p50", "p50", 9, spare=2), Col("p95", "p95", 9),
+                Col("from → to", "path", 44, spare=1))
 BREACH_COLUMNS = (Col("order", "order", 14), Col("rule", "rule", 20), Col("status", "status", 7),
-                  Col("elapsed", "elapsed", 9), Col("within", "within", 8), Col("name", "name", 16),
-                  Col("channel", "channel", 11), Col("store", "store", 6), Col("slowest hop", "hop", 44),
+                  Col("elapsed", "elapsed", 9, spare=5), Col("within", "within", 8, spare=4),
+                  Col("name", "name", 16, spare=3), Col("channel", "channel", 11, spare=2),
+                  Col("store", "store", 6, spare=1), Col("slowest hop", "hop", 44),
                   Col("took", "took", 9))
 
 

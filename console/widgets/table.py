@@ -25,6 +25,8 @@ from textual.strip import Strip
 
 MAX_ROWS = 500  # never pour more into a table (PERF-LIMITS.md section 5): page in the query instead
 AUTO_WIDTH_CAP = 160  # an auto-sized column (a free-text error, say) is cut here, with an ellipsis
+# An auto-sized column counts this wide when a narrow table decides which columns to leave out.
+READABLE = 20
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class Col:
     label: str
     key: str
     width: int | None = None  # None: as wide as its widest cell (up to AUTO_WIDTH_CAP)
+    # When the table is too narrow for every column (k9s style: an 80-column terminal over SSH),
+    # columns with `spare` set are left out, 1 first, then 2, ...; 0: always shown.
+    spare: int = 0
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,8 @@ class RowsTable(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self._columns: tuple[Col, ...] = ()
         self._widths: list[int] = []
+        self._shown: tuple[int, ...] = ()  # the columns shown, for the width in `_room`
+        self._room = -1
         self._rows: list[Row] = []
         self._visible: list[Row] = []
         self._strips: dict[int, Strip] = {}  # row index -> its cells as one Strip, built when first shown
@@ -171,9 +178,8 @@ class RowsTable(ScrollView, can_focus=True):
         keep = self.current_key
         self._visible = self._matching()
         self._widths = [_width(column, index, self._rows) for index, column in enumerate(self._columns)]
-        self._strips.clear()
-        self._header = None
-        self.virtual_size = Size(sum(self._widths) + 2 * len(self._widths), len(self._visible) + 1)
+        self._room = -1  # the columns shown are settled again for these widths
+        self._lay_out()
         index = next((i for i, row in enumerate(self._visible) if row.key == keep), 0)
         self.cursor_row = max(0, min(index, len(self._visible) - 1))
         self._scroll_to_cursor()
@@ -203,7 +209,19 @@ class RowsTable(ScrollView, can_focus=True):
         if top != round(self.scroll_y):
             self.scroll_to(y=top, animate=False, immediate=True)
 
+    def _lay_out(self) -> None:
+        """Settle the columns shown at the present width, and the scrollable size they make."""
+        room = self.scrollable_content_region.width
+        if room != self._room:
+            self._room = room
+            self._shown = shown_columns(self._columns, self._widths, room)
+            self._strips.clear()
+            self._header = None
+        self.virtual_size = Size(sum(self._widths[index] + 2 for index in self._shown),
+                                 len(self._visible) + 1)
+
     def on_resize(self) -> None:
+        self._lay_out()
         self._scroll_to_cursor()
 
     def notify_style_update(self) -> None:
@@ -238,6 +256,8 @@ class RowsTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
+        if width != self._room:  # painted before the resize is handled: the same columns now
+            self._lay_out()
         scroll_x = round(self.scroll_x)
         base = self.rich_style
         if y == 0:
@@ -265,14 +285,31 @@ class RowsTable(ScrollView, can_focus=True):
         console = self.app.console
         pad = Segment(" ")
         segments: list[Segment] = []
-        for width, cell in zip(self._widths, cells, strict=False):
+        shown = [index for index in self._shown if index < len(cells)]
+        for index in shown:
+            width, cell = self._widths[index], cells[index]
             segments.append(pad)
             fitted = _fit(cell, width)
             # Text.render leaves out the text's own style when it has no spans: put it under them
             style = console.get_style(fitted.style) if fitted.style else None
             segments.extend(Segment.apply_style(fitted.render(console), style))
             segments.append(pad)
-        return Strip(segments, sum(self._widths[:len(cells)]) + 2 * min(len(cells), len(self._widths)))
+        return Strip(segments, sum(self._widths[index] + 2 for index in shown))
+
+
+def shown_columns(columns: Sequence[Col], widths: Sequence[int], room: int) -> tuple[int, ...]:
+    """The indexes of the columns that fit `room` cells: all but the first spare ones (by their
+    `spare` order) that must go for the others to fit, an auto-sized (free-text) column counted
+    at most READABLE wide; every column while the table has no width yet."""
+    shown = list(range(len(columns)))
+    spare = sorted((column.spare, index) for index, column in enumerate(columns) if column.spare)
+    for _, leaving in spare:
+        least = sum(widths[index] if columns[index].width is not None else min(widths[index], READABLE)
+                    for index in shown) + 2 * len(shown)
+        if room <= 0 or least <= room:
+            break
+        shown.remove(leaving)
+    return tuple(shown)
 
 
 def _width(column: Col, index: int, rows: Sequence[Row]) -> int:
