@@ -117,6 +117,18 @@ async def test_search_then_enter_opens_the_journey(estate: Path) -> None:
         assert loaded.journey.order_id == first
 
 
+async def test_a_slash_typed_out_of_habit_before_a_search_is_dropped(estate: Path) -> None:
+    log = MessageLog()
+    app = create_app(estate, screen="orders", now=NOW, live=None)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"0341", "enter")  # '/' filters on the other screens
+        found = await log.wait_for(OrdersFound)
+        assert found.page.query == "0341" and found.page.total == 30
+        await settle(pilot)
+        assert app.screen.query_one("#search", Input).value == "0341"
+
+
 async def test_deep_link_search_opens_that_journey(estate: Path) -> None:
     log = MessageLog()
     app = create_app(estate, search="#1129", now=NOW, live=None)
