@@ -166,6 +166,27 @@ async def test_deep_link_message_opens_that_dead_letter(estate: Path) -> None:
         assert isinstance(app.screen, DeadLetterScreen)
 
 
+async def test_a_dead_letter_at_80_columns_keeps_each_death_s_queue_reason_and_time(
+        estate: Path) -> None:
+    from queries import Store, dlq
+
+    with Store.at(estate).reading() as cursor:
+        message_id = dlq.page(cursor).messages[0].message_id
+    log = MessageLog()
+    app = create_app(estate, message=message_id, now=NOW, live=None)
+    async with app.run_test(size=(80, 24), message_hook=log) as pilot:
+        await log.wait_for(DeadLetterLoaded)
+        await settle(pilot)
+        await pilot.press("y")
+        history = app.screen.query_one("#history", RowsTable)
+        # routing keys and the exchange (named above the tabs) leave first
+        assert history.render_line(0).text.split() == ["deaths", "queue", "reason", "time"]
+        await pilot.resize_terminal(160, 48)
+        await settle(pilot)
+        assert history.render_line(0).text.split() == [
+            "deaths", "exchange", "queue", "reason", "routing", "keys", "time"]
+
+
 async def test_slash_filters_the_table_and_esc_clears_it(estate: Path) -> None:
     app = create_app(estate, screen="dlq", now=NOW, live=None)
     async with app.run_test(size=(160, 48)) as pilot:

@@ -27,8 +27,9 @@ from queries.dlq import DeadLetter
 
 PANES = (("body", "Body"), ("headers", "Headers"), ("properties", "Properties"), ("history", "History"))
 BODY_CHARS = 64_000  # enough to read; the exact bytes stay in the store for replay
-HISTORY_COLUMNS = (Col("deaths", "count", 6), Col("exchange", "exchange", 16), Col("queue", "queue", 22),
-                   Col("reason", "reason", 15), Col("routing keys", "keys", 24), Col("time", "time", 14))
+HISTORY_COLUMNS = (Col("deaths", "count", 6), Col("exchange", "exchange", 16, spare=2),
+                   Col("queue", "queue", 22), Col("reason", "reason", 15),
+                   Col("routing keys", "keys", 24, spare=1), Col("time", "time", 14))
 
 
 def pairs(values: Any, redactor: Redactor) -> Content:
