@@ -74,7 +74,7 @@ def _plain(value: Any) -> Any:
 
 
 # Columns whose values people pass back to other commands (`dlq show ID`, `order KEY`,
-# `dlq retry --group G`): never cut to fit a terminal.
+# `dlq retry --group G`): never cut to fit a terminal, and never masked (emit_table).
 HANDLES = frozenset(("id", "group", "order", "dead letter", "trace"))
 # File paths: cut at their start, since their end names the file.
 TAILS = frozenset(("source",))
