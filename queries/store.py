@@ -167,13 +167,14 @@ class Store:
 
     def threads(self) -> int:
         """The threads DuckDB may use for this process's work."""
-        row = self._db.execute("SELECT current_setting('threads')").fetchone()
-        return int(row[0]) if row else 1
+        return self._setting("threads")
 
     def write_buffer(self) -> int:
         """The full row groups DuckDB holds back in a large insert, to compress them together."""
-        row = self._db.execute(
-            "SELECT current_setting('write_buffer_row_group_count')").fetchone()
+        return self._setting("write_buffer_row_group_count")
+
+    def _setting(self, name: str) -> int:
+        row = self._db.execute("SELECT current_setting($name)", {"name": name}).fetchone()
         return int(row[0]) if row else 1
 
     @contextmanager
