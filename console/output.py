@@ -132,15 +132,26 @@ def shown_columns(headers: Sequence[str], widths: Sequence[int], spare: Sequence
     """The headers of the columns that fit in `room`: all but the first of `spare` that must go
     for the others to fit with no column of SHORT characters or fewer cut, nor another below
     READABLE (nor a handle at all)."""
-    shown = list(headers)
-    for header in spare:
-        least = [width if name in HANDLES or width <= SHORT else max(READABLE, len(name))
-                 for name, width in zip(headers, widths) if name in shown]
-        if sum(least) + len(_GAP) * (len(least) - 1) <= room:
+    # each column with the gap before it, so the room gains the first column's
+    least = [(width if name in HANDLES or width <= SHORT else max(READABLE, len(name))) + len(_GAP)
+             for name, width in zip(headers, widths)]
+    order = [headers.index(name) for name in spare if name in headers]
+    return [headers[index] for index in kept_columns(least, order, room + len(_GAP))]
+
+
+def kept_columns(least: Sequence[int], spare: Sequence[int], room: int) -> list[int]:
+    """The indexes of the columns kept in `room` cells: all but the first of `spare` (indexes,
+    least needed first) that must go for the others to fit, each counted `least` cells wide
+    with its gap. Every column while there is no room yet (a widget not laid out).
+
+    Used by the CLI's tables (`shown_columns`) and the console's (widgets/table.py)."""
+    kept = list(range(len(least)))
+    for index in spare:
+        if room <= 0 or sum(least[column] for column in kept) <= room:
             break
-        if header in shown:
-            shown.remove(header)
-    return shown
+        if index in kept:
+            kept.remove(index)
+    return kept
 
 
 def fitted(widths: Sequence[int], floors: Sequence[int], room: int) -> list[int]:

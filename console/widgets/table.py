@@ -23,6 +23,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from console.output import kept_columns
+
 MAX_ROWS = 500  # never pour more into a table (PERF-LIMITS.md section 5): page in the query instead
 AUTO_WIDTH_CAP = 160  # an auto-sized column (a free-text error, say) is cut here, with an ellipsis
 # An auto-sized column counts this wide when a narrow table decides which columns to leave out.
@@ -301,15 +303,11 @@ def shown_columns(columns: Sequence[Col], widths: Sequence[int], room: int) -> t
     """The indexes of the columns that fit `room` cells: all but the first spare ones (by their
     `spare` order) that must go for the others to fit, an auto-sized (free-text) column counted
     at most READABLE wide; every column while the table has no width yet."""
-    shown = list(range(len(columns)))
-    spare = sorted((column.spare, index) for index, column in enumerate(columns) if column.spare)
-    for _, leaving in spare:
-        least = sum(widths[index] if columns[index].width is not None else min(widths[index], READABLE)
-                    for index in shown) + 2 * len(shown)
-        if room <= 0 or least <= room:
-            break
-        shown.remove(leaving)
-    return tuple(shown)
+    least = [(width if column.width is not None else min(width, READABLE)) + 2
+             for column, width in zip(columns, widths)]
+    spare = [index for _, index in sorted(
+        (column.spare, index) for index, column in enumerate(columns) if column.spare)]
+    return tuple(kept_columns(least, spare, room))
 
 
 def _width(column: Col, index: int, rows: Sequence[Row]) -> int:
