@@ -79,7 +79,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("overview"),
     Scenario("overview_80x24", size=NARROW),
     Scenario("overview_light", theme="textual-light"),
-    Scenario("orders_search", {"screen": "orders"}, [lambda app: app.action_search("0341")]),
+    Scenario("orders_search", {"screen": "orders"}, [lambda app: app.action_search("0003")]),
     Scenario("journey", {"search": "#1129"}),
     Scenario("journey_spans", {"search": "#1129"}, ["w"]),
     Scenario("journey_support", {"search": "#1129", "role": "support"}),
@@ -94,7 +94,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("dlq_reroute", {"screen": "dlq"}, ["enter", "M", lambda app: setattr(
         app.screen.query_one("#reroute-to"), "value", "queue:erp.orders.parked")]),
     # a schema failure whose body holds no personal data, so the editor opens without unmasking
-    Scenario("dlq_edit", {"message": "d038bba79d13cd11bb4febec"}, ["E", lambda app: setattr(
+    Scenario("dlq_edit", {"message": "88c4e6cca2414b3dab00fe44"}, ["E", lambda app: setattr(
         app.screen.query_one("#edit-body"), "cursor_blink", False)]),
     Scenario("dlq_discard", {"screen": "dlq"}, ["enter", "D", lambda app: setattr(
         app.screen.query_one("#discard-reason"), "value", "test order from the load test"), lambda app: setattr(

@@ -165,15 +165,18 @@ def test_messaging_spans_carry_rabbitmq_attributes_and_hop_across_services(estat
 
 def test_events_are_structured_mode_cloudevents(estate: Estate) -> None:
     states, _ = shipped_policy()
-    types = set(states) | {"inventory.movement", "inventory.applied"}
+    types = set(states) | {"inventory.movement", "inventory.applied", "store.heartbeat"}
     for event in estate.events:
         assert event["specversion"] == "1.0" and event["datacontenttype"] == "application/json"
         assert SOURCES.match(event["source"]), event["source"]
         assert event["type"] in types
         assert RFC3339_MS.match(event["time"]) and RFC3339_MS.match(event["recordedtime"])
         assert when(event["recordedtime"]) >= when(event["time"])
-        trace = TRACEPARENT.match(event["traceparent"])
-        assert trace and set(trace[1]) != {"0"} and set(trace[2]) != {"0"}
+        if event["type"] == "store.heartbeat":  # not sent in a traced call
+            assert "traceparent" not in event and event["source"].startswith("/pos/store/")
+        else:
+            trace = TRACEPARENT.match(event["traceparent"])
+            assert trace and set(trace[1]) != {"0"} and set(trace[2]) != {"0"}
         assert event["channel"] in CHANNELS
         assert "data_base64" not in event and isinstance(event["data"], dict)
     assert len({event["id"] for event in estate.events}) == len(estate.events)
@@ -186,7 +189,10 @@ def test_events_are_structured_mode_cloudevents(estate: Estate) -> None:
 def test_event_data_carries_order_and_movement_fields(estate: Estate) -> None:
     for event in estate.events:
         data = event["data"]
-        if event["type"] in ("inventory.movement", "inventory.applied"):
+        if event["type"] == "store.heartbeat":
+            assert set(data) == {"store_id", "tills_online"}
+            assert event["source"] == f"/pos/store/{data['store_id']}"
+        elif event["type"] in ("inventory.movement", "inventory.applied"):
             assert MOVEMENT_FIELDS <= set(data)
             assert data["kind"] in {"sale", "return", "adjustment", "transfer"}
             assert (event["type"] == "inventory.applied") == ("system" in data)
@@ -205,7 +211,7 @@ def test_events_and_spans_join_on_the_traceparent(estate: Estate) -> None:
     spans = {(span.body["traceId"], span.body["spanId"]) for span in estate.spans}
     settled_by = NOW - timedelta(minutes=1)
     for event in estate.events:
-        if when(event["recordedtime"]) < settled_by:
+        if when(event["recordedtime"]) < settled_by and event["type"] != "store.heartbeat":
             trace = TRACEPARENT.match(event["traceparent"])
             assert trace and (trace[1], trace[2]) in spans, event["id"]
 

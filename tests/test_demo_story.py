@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -65,6 +65,28 @@ def test_the_offline_store_has_the_worst_inventory_lag(built: tuple[Store, dict]
     worst = max(report.rows, key=lambda row: row.max_seconds or 0)
     assert worst.key == manifest["offline_store"]["store_id"]
     assert worst.max_seconds >= 2 * 3600
+
+
+def test_only_the_store_whose_uplink_is_down_is_quiet(built: tuple[Store, dict]) -> None:
+    # Every store's back office beats every quarter of an hour, so one that sells little is not
+    # quiet; the one cut off 47 minutes before now is, since its last beat or sale before that.
+    store, manifest = built
+    silent = manifest["silent_store"]
+    since = datetime.fromisoformat(silent["since"])
+    with store.reading() as cursor:
+        report = lag.report(cursor, POLICY, NOW, lag.LagBy.STORE)
+        stores = cursor.execute("SELECT count(DISTINCT store_id) FROM events WHERE system = 'pos'"
+                                ).fetchone()
+    assert stores is not None and stores[0] >= 12
+    assert [quiet.store_id for quiet in report.quiet_stores] == [silent["store_id"]]
+    last = report.quiet_stores[0].last_event_at
+    assert since - timedelta(minutes=16) < last < since
+    # and while the offline store was cut off it went quiet too, then came back
+    offline = manifest["offline_store"]
+    cut_off = datetime.fromisoformat(offline["end"]) - timedelta(minutes=5)
+    with store.reading() as cursor:
+        earlier = lag.report(cursor, POLICY, cut_off, lag.LagBy.STORE)
+    assert [quiet.store_id for quiet in earlier.quiet_stores] == [offline["store_id"]]
 
 
 def test_the_erp_outage_fills_the_dead_letter_queues(built: tuple[Store, dict]) -> None:

@@ -28,11 +28,13 @@ from queries import Store, audit, dlq
 from queries.ingest import Table
 from tests.estate import add_rows, dead_letter
 from tests.test_replay_kit import Estate, depth, ingest_dlq, peek
-from tests.test_tui_helpers import ESCAPES, MessageLog, private_copy, shared_estate
-
-SCHEMA_FAILURE = "d038bba79d13cd11bb4febec"  # the demo's invoice whose line has no tax_code (no personal data)
-BINARY = "2fd839465c07fea20b537af3"  # the demo's gzip body that a JSON consumer choked on
-WITH_EMAIL = "62e7e0468a7c92977b0774ff"  # a schema failure whose body names the customer's email
+from tests.test_tui_helpers import (
+    ESCAPES,
+    MessageLog,
+    demo_dead_letter,
+    private_copy,
+    shared_estate,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -94,10 +96,11 @@ def _record_sends(monkeypatch: pytest.MonkeyPatch) -> list[Outbound]:
 
 async def test_oncall_edits_a_json_body_and_the_order_moves_forward(
         tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    schema_failure = demo_dead_letter(tmp_path_factory, "schema")
     db = private_copy(tmp_path_factory, "edit-json")
     sent = _record_sends(monkeypatch)
     log = MessageLog()
-    app = create_app(db, message=SCHEMA_FAILURE, role="oncall", now=NOW, live=None)
+    app = create_app(db, message=schema_failure, role="oncall", now=NOW, live=None)
     async with app.run_test(size=(160, 48), message_hook=log) as pilot:
         await _open_message(app, pilot, log)
         assert {"edit", "discard", "replay", "reroute"} <= _shown_actions(app)
@@ -127,27 +130,28 @@ async def test_oncall_edits_a_json_body_and_the_order_moves_forward(
         await pilot.click("#replay-go")
         finished = await log.wait_for(ReplayFinished, after=mark, timeout=60)
         await settle(pilot)
-        assert finished.summary is not None and finished.summary.moved == [SCHEMA_FAILURE]
+        assert finished.summary is not None and finished.summary.moved == [schema_failure]
         assert isinstance(app.screen, DeadLetterScreen)
         assert any(str(toast.message).startswith("edit -> ") for toast in app._notifications)
     [message] = sent
-    assert orjson.loads(message.body) == document and message.dlq_id == SCHEMA_FAILURE
+    assert orjson.loads(message.body) == document and message.dlq_id == schema_failure
     assert message.properties["message_id"] == request.new_message_id != original.message_id
     assert message.headers[ORIGINAL_MESSAGE_ID] == original.message_id
-    assert _status(db, SCHEMA_FAILURE) == "replayed"
+    assert _status(db, schema_failure) == "replayed"
     assert (before_state, _order_state(db, original.order_id)) == ("payment_authorized", "invoiced")
     [row] = _trail(db)
-    assert (row.action, row.message_ids, row.dry_run, row.outcome) == ("edit", [SCHEMA_FAILURE], False, "ok")
+    assert (row.action, row.message_ids, row.dry_run, row.outcome) == ("edit", [schema_failure], False, "ok")
     assert '+      "tax_code": "VAT-STD"' in row.detail["diff"]
     assert row.detail["new_message_id"] == request.new_message_id
 
 
 async def test_invalid_json_is_refused_in_one_line_and_nothing_is_sent(
         tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    schema_failure = demo_dead_letter(tmp_path_factory, "schema")
     db = private_copy(tmp_path_factory, "edit-invalid")
     sent = _record_sends(monkeypatch)
     log = MessageLog()
-    app = create_app(db, message=SCHEMA_FAILURE, role="oncall", now=NOW, live=None)
+    app = create_app(db, message=schema_failure, role="oncall", now=NOW, live=None)
     async with app.run_test(size=(160, 48), message_hook=log) as pilot:
         await _open_message(app, pilot, log)
         area = await _press_edit(app, pilot)
@@ -169,13 +173,18 @@ async def test_invalid_json_is_refused_in_one_line_and_nothing_is_sent(
         await settle(pilot)
         assert isinstance(app.screen, DeadLetterScreen)
     assert not any(isinstance(message, ReplayPlanned) for message in log.seen)
-    assert sent == [] and _trail(db) == [] and _status(db, SCHEMA_FAILURE) == "dead"
+    assert sent == [] and _trail(db) == [] and _status(db, schema_failure) == "dead"
 
 
 async def test_binary_and_masked_bodies_are_not_opened_for_editing(tmp_path_factory: pytest.TempPathFactory) -> None:
+    poison = demo_dead_letter(tmp_path_factory, "poison")
+    personal = demo_dead_letter(tmp_path_factory, "personal")
     db = private_copy(tmp_path_factory, "edit-refused")
     masked = "the body holds personal data shown masked: press U to show it (audited), then E"
-    for dlq_id, why in ((BINARY, "the body is binary (296 bytes) and cannot be edited here"), (WITH_EMAIL, masked)):
+    with Store.at(db).reading() as cursor:
+        size = cursor.execute("SELECT octet_length(body) FROM dlq_messages WHERE id = ?", [poison]).fetchone()
+    binary = f"the body is binary ({size[0] if size else '?'} bytes) and cannot be edited here"
+    for dlq_id, why in ((poison, binary), (personal, masked)):
         log = MessageLog()
         app = create_app(db, message=dlq_id, role="oncall", now=NOW, live=None)
         async with app.run_test(size=(160, 48), message_hook=log) as pilot:
@@ -188,11 +197,11 @@ async def test_binary_and_masked_bodies_are_not_opened_for_editing(tmp_path_fact
             await pilot.press("escape")
             await settle(pilot)
             assert isinstance(app.screen, DeadLetterScreen)
-            if dlq_id == WITH_EMAIL:  # shown once unmasked (its own audited action), then editable
+            if dlq_id == personal:  # shown once unmasked (its own audited action), then editable
                 await pilot.press("U")
                 await settle(pilot)
                 area = await _press_edit(app, pilot)
-                assert "@example.com" in area.text and "***@" not in area.text
+                assert "@example." in area.text and "***@" not in area.text
                 await pilot.press("escape")
                 await settle(pilot)
     assert [row.action for row in _trail(db)] == ["unmask"]
@@ -317,9 +326,10 @@ async def test_discard_on_the_list_and_on_one_message_takes_only_that_one(
 
 
 async def test_cancelling_a_discard_changes_nothing(tmp_path_factory: pytest.TempPathFactory) -> None:
+    schema_failure = demo_dead_letter(tmp_path_factory, "schema")
     db = private_copy(tmp_path_factory, "discard-cancel")
     log = MessageLog()
-    app = create_app(db, message=SCHEMA_FAILURE, role="oncall", now=NOW, live=None)
+    app = create_app(db, message=schema_failure, role="oncall", now=NOW, live=None)
     async with app.run_test(size=(160, 48), message_hook=log) as pilot:
         await _open_message(app, pilot, log)
         await _discard(app, pilot, log, "not needed")
@@ -331,13 +341,14 @@ async def test_cancelling_a_discard_changes_nothing(tmp_path_factory: pytest.Tem
         await settle(pilot)
         assert isinstance(app.screen, DeadLetterScreen)
     assert not any(isinstance(message, DiscardFinished) for message in log.seen)
-    assert _trail(db) == [] and _status(db, SCHEMA_FAILURE) == "dead"
+    assert _trail(db) == [] and _status(db, schema_failure) == "dead"
 
 
 async def test_support_sees_neither_edit_nor_discard(tmp_path_factory: pytest.TempPathFactory) -> None:
+    schema_failure = demo_dead_letter(tmp_path_factory, "schema")
     db = shared_estate(tmp_path_factory)
     log = MessageLog()
-    app = create_app(db, message=SCHEMA_FAILURE, role="support", now=NOW, live=None)
+    app = create_app(db, message=schema_failure, role="support", now=NOW, live=None)
     async with app.run_test(size=(160, 48), message_hook=log) as pilot:
         await _open_message(app, pilot, log)
         for screen in (app.screen, app.screen_stack[0]):  # one message, and the groups under it

@@ -32,6 +32,27 @@ def shared_estate(factory: pytest.TempPathFactory) -> Path:
     return _built["db"]
 
 
+# The demo's dead letters a test needs, by what they are: ids change whenever the generator does.
+DEMO_DEAD_LETTERS = {
+    # an invoice line without a tax code, of a walk-in sale: no personal data in the body
+    "schema": "error_text LIKE 'Schema validation failed%' AND json_extract_string(try(decode(body)), "
+              "'$.customer_email') IS NULL",
+    # a JSON body that names the customer's email
+    "personal": "json_extract_string(try(decode(body)), '$.customer_email') IS NOT NULL",
+    # the gzip body a JSON consumer choked on until the delivery limit
+    "poison": "reason = 'delivery_limit'",
+}
+
+
+def demo_dead_letter(factory: pytest.TempPathFactory, what: str) -> str:
+    """The id of a dead letter of the shared estate that is `what` (a key of DEMO_DEAD_LETTERS)."""
+    with Store.at(shared_estate(factory)).reading() as cursor:
+        row = cursor.execute(f"SELECT id FROM dlq_messages WHERE {DEMO_DEAD_LETTERS[what]} ORDER BY id "
+                             "LIMIT 1").fetchone()
+    assert row is not None, f"the demo estate has no {what} dead letter"
+    return str(row[0])
+
+
 def private_copy(factory: pytest.TempPathFactory, name: str) -> Path:
     """A copy of the shared estate that a test may write to."""
     source = shared_estate(factory)

@@ -19,6 +19,7 @@ from console.widgets.keybar import KeyBar
 from console.widgets.stepper import StateStepper
 from console.widgets.table import RowsTable
 from console.widgets.titlebar import TitleBar
+from queries import Store
 from tests.test_tui_helpers import MessageLog, shared_estate
 
 
@@ -99,19 +100,28 @@ async def test_question_mark_shows_this_screens_keys(estate: Path) -> None:
         assert app.current_mode == "sla" and not isinstance(app.screen, HelpScreen)
 
 
+def store_orders(estate: Path, store_id: str) -> int:
+    """How many orders the store took: what searching for its number finds."""
+    with Store.at(estate).reading() as cursor:
+        row = cursor.execute("SELECT count(*) FROM orders WHERE store_id = ?", [store_id]).fetchone()
+    assert row is not None and row[0] > 0
+    return int(row[0])
+
+
 async def test_search_then_enter_opens_the_journey(estate: Path) -> None:
     log = MessageLog()
+    orders = store_orders(estate, "0003")
     app = create_app(estate, screen="orders", now=NOW, live=None)
     async with app.run_test(size=(160, 48), message_hook=log) as pilot:
         await settle(pilot)
-        await pilot.press(*"0341", "enter")
+        await pilot.press(*"0003", "enter")
         found = await log.wait_for(OrdersFound)
-        assert found.page.total == 30
+        assert found.page.total == orders
         await settle(pilot)
         results = app.screen.query_one("#results", RowsTable)
-        assert results.row_count == 30 and app.focused is results
+        assert results.row_count == orders and app.focused is results
         first = results.current_key
-        assert "1–30 of 30" in str(app.screen.query_one("#status").render())
+        assert f"1–{orders} of {orders}" in str(app.screen.query_one("#status").render())
         await pilot.press("enter")
         loaded = await log.wait_for(JourneyLoaded)
         assert loaded.journey.order_id == first
@@ -122,11 +132,11 @@ async def test_a_slash_typed_out_of_habit_before_a_search_is_dropped(estate: Pat
     app = create_app(estate, screen="orders", now=NOW, live=None)
     async with app.run_test(size=(160, 48), message_hook=log) as pilot:
         await settle(pilot)
-        await pilot.press("slash", *"0341", "enter")  # '/' filters on the other screens
+        await pilot.press("slash", *"0003", "enter")  # '/' filters on the other screens
         found = await log.wait_for(OrdersFound)
-        assert found.page.query == "0341" and found.page.total == 30
+        assert found.page.query == "0003" and found.page.total == store_orders(estate, "0003")
         await settle(pilot)
-        assert app.screen.query_one("#search", Input).value == "0341"
+        assert app.screen.query_one("#search", Input).value == "0003"
 
 
 async def test_deep_link_search_opens_that_journey(estate: Path) -> None:
@@ -139,7 +149,10 @@ async def test_deep_link_search_opens_that_journey(estate: Path) -> None:
         assert app.current_mode == "orders" and isinstance(app.screen, JourneyScreen)
         await pilot.press("w")
         spans = app.screen.query_one("#spans-table", RowsTable)
-        assert spans.row_count == 18 + 3  # 18 spans under 3 trace headings
+        # every span of the order, under a heading for each of its traces
+        traces = {span.trace_id for span in loaded.journey.spans}
+        assert len(traces) == 3 and len(loaded.journey.spans) > 10
+        assert spans.row_count == len(loaded.journey.spans) + len(traces)
 
 
 async def test_deep_link_message_opens_that_dead_letter(estate: Path) -> None:

@@ -6,7 +6,8 @@ import itertools
 from bisect import bisect
 from random import Random
 
-STORE_COUNT = 400
+MAX_STORES = 400
+ORDERS_PER_STORE = 100  # over the two days: about two till sales or pickups a trading hour
 SKU_COUNT = 3_000
 CURRENCY = "EUR"
 LAUNCH_SKU = "FW-90001-42"
@@ -27,6 +28,11 @@ _LAST = (
 )
 _DOMAINS = ("example.com", "example.org", "example.net", "mail.example.com")
 
+def store_count(orders: int) -> int:
+    """How many stores an estate of `orders` orders has: at least a dozen, at most MAX_STORES."""
+    return min(MAX_STORES, max(12, orders // ORDERS_PER_STORE))
+
+
 Line = tuple[str, int, int, str]
 """One order line: SKU, quantity, unit price in cents, tax code."""
 
@@ -34,17 +40,26 @@ Line = tuple[str, int, int, str]
 class Catalog:
     """Stores, SKUs with prices and tax codes, and customer emails, all fixed by the seed."""
 
-    def __init__(self, seed: int, customers: int) -> None:
+    def __init__(self, seed: int, orders: int, silent_from: int) -> None:
         rng = Random(f"backroom-demo-catalog-{seed}")
-        self.stores = [f"{number:04d}" for number in range(1, STORE_COUNT + 1)]
-        ranks = list(range(1, STORE_COUNT + 1))
-        rng.shuffle(ranks)
+        count = store_count(orders)
+        self.stores = [f"{number:04d}" for number in range(1, count + 1)]
+        # the chain's stores ranked by traffic, whatever the size: a smaller estate has the first
+        # `count` of them, in the same order among themselves
+        chain = list(range(1, MAX_STORES + 1))
+        rng.shuffle(chain)
+        by_traffic = sorted(range(count), key=lambda index: chain[index])
+        ranks = [0] * count
+        for rank, index in enumerate(by_traffic, 1):
+            ranks[index] = rank
         # Zipf-like traffic: a few flagship stores sell far more than the long tail
         self._store_cum = list(itertools.accumulate(1.0 / rank**0.8 for rank in ranks))
-        by_traffic = sorted(range(STORE_COUNT), key=lambda index: ranks[index])
         # the flagship is the store that goes offline: the busiest, so its gap shows
         self.offline_store = self.stores[by_traffic[0]]
         self.runner_up = self.stores[by_traffic[1]]
+        # a busy store whose uplink is down at the end: nothing of it is heard from silent_from on
+        self.silent_store = self.stores[by_traffic[2]]
+        self.silent_from = silent_from
         self.skus = [
             f"{_CATEGORIES[index % 7]}-{10_000 + index:05d}-{_SIZES[index * 7 % 10]}"
             for index in range(SKU_COUNT)
@@ -53,11 +68,14 @@ class Catalog:
                             for _ in range(SKU_COUNT)]
         self.tax_codes = [_TAX_CODES[0] if rng.random() < 0.8 else rng.choice(_TAX_CODES[1:])
                           for _ in range(SKU_COUNT)]
-        self.customers = max(300, customers)
+        self.customers = max(300, orders // 2)
 
-    def store(self, rng: Random) -> str:
-        """A store, busy ones more often."""
-        return self.stores[bisect(self._store_cum, rng.random() * self._store_cum[-1])]
+    def store(self, rng: Random, heard_at: int) -> str:
+        """A store, busy ones more often, whose uplink is up at `heard_at`."""
+        index = bisect(self._store_cum, rng.random() * self._store_cum[-1])
+        if self.stores[index] == self.silent_store and heard_at >= self.silent_from:
+            index = (index + 1) % len(self.stores)  # its neighbour: one draw, as for any store
+        return self.stores[index]
 
     def sku_index(self, rng: Random) -> int:
         """A SKU position, bestsellers more often."""

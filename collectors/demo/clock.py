@@ -87,10 +87,12 @@ class Windows:
     sync_end: int
     outage_start: int
     outage_end: int
+    silent_from: int
 
     @classmethod
     def around(cls, now: int) -> Windows:
-        """Place the flash sale, the launch, the offline store and the ERP outage before `now`."""
+        """Place the flash sale, the launch, the offline store, the ERP outage and the silent
+        store before `now`."""
         flash = latest_at(now - 2 * HOUR, 19)
         if flash < now - DAY:
             # no 19:00 in the last day that has finished: take a whole hour half a day back
@@ -105,6 +107,7 @@ class Windows:
             offline_start=offline, offline_end=offline + 3 * HOUR + 30 * MINUTE,
             sync_end=offline + 3 * HOUR + 50 * MINUTE,
             outage_start=outage, outage_end=outage + 42 * MINUTE,
+            silent_from=now - 47 * MINUTE,
         )
 
     def in_outage(self, stamp: int) -> bool:

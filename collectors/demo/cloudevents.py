@@ -41,23 +41,31 @@ class EventSink:
         self._limit = 0  # lines to buffer before the next hand-over; 0 until the first
 
     def make(self, kind: str, source: str, subject: str | None, at: int, recorded: int,
-             trace: str, span: str, channel: str, data: str) -> Made | None:
-        """One event (epoch microseconds; `data` as JSON text), or None when it lies after `now`."""
-        event_id = uuid4(self.rng)
+             trace: str | None, span: str | None, channel: str, data: str,
+             event_id: str | None = None) -> Made | None:
+        """One event (epoch microseconds; `data` as JSON text), or None when it lies after `now`.
+
+        Without a trace the event has no `traceparent`: it was not sent in a traced call. Without
+        an id it gets one drawn from the sink's random stream.
+        """
+        event_id = event_id or uuid4(self.rng)
         if recorded > self.now:
             return None
         subject_member = f'"subject":"{subject}",' if subject is not None else ""
+        trace_member = f'"traceparent":"00-{trace}-{span}-01",' if trace is not None else ""
         rfc3339 = self.rfc3339
         return kind, (
             f'{{"specversion":"1.0","id":"{event_id}","source":"{source}","type":"{kind}",'
             f'{subject_member}"time":"{rfc3339(at)}","datacontenttype":"application/json",'
-            f'"traceparent":"00-{trace}-{span}-01","channel":"{channel}",'
+            f'{trace_member}"channel":"{channel}",'
             f'"recordedtime":"{rfc3339(recorded)}","data":{data}}}')
 
     def emit(self, kind: str, source: str, subject: str | None, at: int, recorded: int,
-             trace: str, span: str, channel: str, data: str) -> bool:
+             trace: str | None, span: str | None, channel: str, data: str,
+             event_id: str | None = None) -> bool:
         """Make and write one event on its own line; False when it lies after `now`."""
-        made = self.make(kind, source, subject, at, recorded, trace, span, channel, data)
+        made = self.make(kind, source, subject, at, recorded, trace, span, channel, data,
+                         event_id)
         if made is None:
             return False
         self._lines.append(made[1])

@@ -22,6 +22,7 @@ from collectors.demo.cloudevents import EventSink
 from collectors.demo.context import Context, Facts, Order
 from collectors.demo.deadletters import DeadLetters
 from collectors.demo.fates import Fates
+from collectors.demo.heartbeats import Heartbeats
 from collectors.demo.journeys import Journeys
 from collectors.demo.manifest import record_order, write_manifest
 from collectors.demo.otlp import SpanSink
@@ -78,11 +79,14 @@ def generate(out_dir: Path, *, orders: int = 3000, seed: int = 7,
     policy = Policy()
     ctx.states = policy.states
     journeys = Journeys(ctx)
+    heartbeats = Heartbeats(ctx, seed)
     for order, fate in _orders(ctx, schedule, fates, aged):
+        heartbeats.until(order.at)
         journeys.run(order, fate)
         record_order(ctx, policy, order, fate)
         if order.channel == "pos":
             _store_chores(journeys, rng, order.at)
+    heartbeats.until(windows.now)
     ctx.spans.flush()
     ctx.events.flush(final=True)
     stats = writers[0].close() + writers[1].close() + ctx.dead.write(out_dir / "dlq")
@@ -113,7 +117,7 @@ def _context(out_dir: Path, windows: Windows, rng: Random, seed: int,
                   breaches=Spool(spool / "breaches.jsonl"),
                   outage_orders=Spool(spool / "outage.jsonl"),
                   unapplied=Spool(spool / "unapplied.jsonl"))
-    ctx = Context(rng=rng, windows=windows, catalog=Catalog(seed, orders // 2),
+    ctx = Context(rng=rng, windows=windows, catalog=Catalog(seed, orders, windows.silent_from),
                   events=EventSink(events, windows.now, rng),
                   spans=SpanSink(traces, windows.now, rng),
                   dead=DeadLetters(spool), facts=facts, states={})
@@ -130,10 +134,10 @@ def _orders(ctx: Context, schedule: Schedule, fates: Fates,
         at = ctx.windows.aged_start + (index + 1) * 40 * MINUTE // (2 * aged + 1)
         at += ctx.between(0, MINUTE // 2)
         fate = "aged_settle_late" if index % 2 else "aged_unsettled"
-        yield _order(ctx, numbers, "pos", at, launch=False), fate
+        yield _order(ctx, numbers, "pos", at, False, fate), fate
     for at, channel in schedule.captures(ctx.rng):
         fate = fates.pick(channel, at)
-        yield _order(ctx, numbers, channel, at, fates.launch(channel, at)), fate
+        yield _order(ctx, numbers, channel, at, fates.launch(channel, at), fate), fate
 
 
 class _Numbers:
@@ -153,10 +157,15 @@ class _Numbers:
         return self.seq, f"#{self.storefront}"
 
 
-def _order(ctx: Context, numbers: _Numbers, channel: str, at: int, launch: bool) -> Order:
+def _order(ctx: Context, numbers: _Numbers, channel: str, at: int, launch: bool,
+           fate: str | None) -> Order:
     rng, catalog = ctx.rng, ctx.catalog
-    store = catalog.store(rng) if channel in ("pos", "bopis") else None
+    # a pickup order's store must still be heard from when the customer collects: at the end
+    heard_at = at if channel == "pos" else ctx.now
+    store = catalog.store(rng, heard_at) if channel in ("pos", "bopis") else None
     email = catalog.email(rng) if channel != "pos" or rng.random() < 0.5 else None
+    if channel == "pos" and fate == "schema_reject":
+        email = None  # a walk-in sale: its rejected invoice holds no personal data to mask
     lines = [launch_line(channel)] if launch else catalog.basket(rng)
     seq, name = numbers.next(channel, store)
     return Order(seq, name, channel, store, email, lines, at)

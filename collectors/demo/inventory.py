@@ -120,7 +120,7 @@ class Stock(Emitter):
 
     def standalone(self, kind: str, at: int) -> None:
         """A stock count adjustment or a transfer receipt at some store, not tied to an order."""
-        store = self.ctx.catalog.store(self.rng)
+        store = self.ctx.catalog.store(self.rng, at)
         sku = self.ctx.catalog.skus[self.ctx.catalog.sku_index(self.rng)]
         if kind == "adjustment":
             quantity = self.rng.choice((-3, -2, -1, -1, 1, 2))

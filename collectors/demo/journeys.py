@@ -191,6 +191,6 @@ class Journeys:
             self.hops.refund_settled(order, at)
 
     def _return_store(self) -> str:
-        """A store for a BORIS return; not the one that goes offline, whose story is its own."""
-        store = self.ctx.catalog.store(self.ctx.rng)
+        """A store for a BORIS return; not the offline or the silent one, whose stories are their own."""
+        store = self.ctx.catalog.store(self.ctx.rng, self.now)
         return self.ctx.catalog.runner_up if store == self.ctx.catalog.offline_store else store
