@@ -32,6 +32,7 @@ class Overview(BaseModel):
     worst_rules: list[sla.RuleSummary]
     top_groups: list[dlq.FailureGroup]
     rejects: int = 0  # input records quarantined in the window
+    quiet_stores: int = 0  # stores silent for longer than the policy's quiet_after, as of `at`
 
     def kpi(self, name: str) -> Kpi:
         return next(k for k in self.kpis if k.name == name)
@@ -59,6 +60,8 @@ def overview(cursor: duckdb.DuckDBPyConnection, policy: Policy, at: datetime, ho
     groups = dlq.groups(cursor, limit=5)
     dead_now = dlq.page(cursor, statuses=["dead"], limit=0).total
     quarantined = cursor.execute(sql("kpi_rejects"), base).fetchone()
+    quiet = cursor.execute(sql("quiet_stores"), {
+        "at": at, "quiet_seconds": policy.inventory.quiet_after.total_seconds()}).fetchall()
     kpis = [
         Kpi(name="order backlog", value=sum(states.values()), unit="orders", series=backlog),
         Kpi(name="open SLA breaches", value=breaches[-1][2] if breaches else 0, unit="breaches",
@@ -77,7 +80,8 @@ def overview(cursor: duckdb.DuckDBPyConnection, policy: Policy, at: datetime, ho
     worst = sorted((sla.rule_summary(rule, counts.get(rule.name)) for rule in policy.sla),
                    key=lambda r: (-(r.open + r.breached), r.rule))
     return Overview(at=at, hours=hours, kpis=kpis, backlog_by_state=states, worst_rules=worst,
-                    top_groups=groups, rejects=int(quarantined[0]) if quarantined else 0)
+                    top_groups=groups, rejects=int(quarantined[0]) if quarantined else 0,
+                    quiet_stores=len(quiet))
 
 
 def _last(rows: list[tuple[Any, ...]], column: int) -> float | None:

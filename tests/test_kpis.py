@@ -35,3 +35,5 @@ def test_kpis_and_their_hourly_series(store: Store) -> None:
     assert overview.kpi("refund failure rate").value == 0.5
     assert overview.worst_rules[0].rule == "capture-to-reserve"
     assert [g.group for g in overview.top_groups] == [None]
+    # store 0001 was last heard from at 20 min: 100 min before `at`, past quiet_after (30 min)
+    assert overview.quiet_stores == 1

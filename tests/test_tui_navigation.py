@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -350,6 +351,37 @@ async def test_keys_typed_behind_a_screen_key_reach_that_screen(
         await settle(pilot)
         assert app.current_mode == screen
         assert isinstance(app.focused, Input) and app.focused.value == typed
+
+
+@pytest.mark.parametrize(("size", "said"), [
+    ((160, 48), "last 24 h, as of 2026-03-02 12:00Z  ·  1 quiet store (4: inventory)  ·  5 rejected (7: rejects)"),
+    ((80, 24), "24 h to 03-02 12:00Z  ·  1 quiet store (4)  ·  5 rejected (7)"),  # on one line still
+])
+async def test_the_overview_names_the_quiet_store_and_4_shows_which(
+        estate: Path, size: tuple[int, int], said: str) -> None:
+    # the demo's one store whose uplink is down: the rest beat every quarter of an hour
+    silent = json.loads((estate.parent / "demo-estate" / "manifest.json").read_text())["silent_store"]
+    app = create_app(estate, now=NOW, live=None)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        heading = app.screen.query_one("#heading", Static)
+        assert str(heading.render()) == f"Overview  {said}" and heading.size.height == 1
+        await pilot.press("4")
+        await settle(pilot)
+        quiet = app.screen.query_one("#quiet", RowsTable)
+        assert app.current_mode == "inventory" and quiet.row_count == 1
+        assert quiet._visible[0].cells[0].plain == silent["store_id"]
+
+
+async def test_the_overview_heading_fits_again_when_the_terminal_narrows(estate: Path) -> None:
+    app = create_app(estate, now=NOW, live=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        heading = app.screen.query_one("#heading", Static)
+        assert str(heading.render()).endswith("1 quiet store (4)  ·  5 rejected (7)")
+        assert heading.size.height == 1
 
 
 async def test_the_overview_says_when_input_was_quarantined(tmp_path_factory: pytest.TempPathFactory) -> None:

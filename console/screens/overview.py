@@ -16,6 +16,7 @@ from console.messages import OverviewLoaded
 from console.output import seconds
 from console.screens.base import DataScreen
 from console.screens.dlq_messages import DeadLettersScreen
+from console.widgets.fitting import Fitting
 from console.widgets.safe import number, plain, when
 from console.widgets.table import Col, Row, RowsTable
 from console.widgets.tile import KpiTile
@@ -49,7 +50,7 @@ class OverviewScreen(DataScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="body"):
-            yield Static(id="heading", classes="heading")
+            yield Fitting(id="heading", classes="heading")
             with Grid(id="tiles"):
                 for name, (tile_id, note, target) in TILES.items():
                     yield KpiTile(name, note, target, id=f"tile-{tile_id}")
@@ -72,13 +73,7 @@ class OverviewScreen(DataScreen):
 
     def show(self, message: Any) -> None:
         overview: Overview = message.overview
-        # Input that could not be stored is quarantined silently; the console says how much.
-        quarantined = ([("  ·  ", "$foreground-muted"),
-                        (f"{overview.rejects:,} rejected (7: rejects)",
-                         "$text-warning")] if overview.rejects else [])
-        self.query_one("#heading", Static).update(Content.assemble(
-            ("Overview", "bold"), (f"  last {overview.hours} h, as of {overview.at:%Y-%m-%d %H:%M}Z",
-                                   "$foreground-muted"), *quarantined))
+        self._show_heading(overview)
         for kpi in overview.kpis:
             tile_id = TILES.get(kpi.name, ("", "", ""))[0]
             for tile in self.query(f"#tile-{tile_id}").results(KpiTile):
@@ -97,6 +92,22 @@ class OverviewScreen(DataScreen):
                                     redactor.ident(group.queue), plain(when(group.last_seen)),
                                     redactor.line(group.sample_error)))
             for group in overview.top_groups])
+
+    def _show_heading(self, overview: Overview) -> None:
+        """The window, then what needs a look that no tile shows: a store gone quiet (cut off?) and
+        input quarantined. Said in full where it fits on one line, shorter where it does not."""
+        quiet, rejects = overview.quiet_stores, overview.rejects
+        stores = f"{quiet:,} quiet store{'s' if quiet != 1 else ''}"
+        full = [(f"{stores} (4: inventory)", quiet), (f"{rejects:,} rejected (7: rejects)", rejects)]
+        short = [(f"{stores} (4)", quiet), (f"{rejects:,} rejected (7)", rejects)]
+        window = f"  last {overview.hours} h, as of {overview.at:%Y-%m-%d %H:%M}Z"
+        versions = []
+        for since, notes in ((window, full), (window, short),
+                             (f"  {overview.hours} h to {overview.at:%m-%d %H:%M}Z", short)):
+            said = [part for note, count in notes if count
+                    for part in (("  ·  ", "$foreground-muted"), (note, "$text-warning"))]
+            versions.append(Content.assemble(("Overview", "bold"), (since, "$foreground-muted"), *said))
+        self.query_one("#heading", Fitting).say(versions)
 
     def _show_backlog(self, overview: Overview) -> None:
         states = overview.backlog_by_state

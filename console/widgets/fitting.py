@@ -1,0 +1,39 @@
+"""A line said in full where it fits, and shorter where it does not."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.content import Content
+from textual.geometry import Size
+from textual.widgets import Static
+
+
+class Fitting(Static):
+    """Shows the first of its versions (longest first) that fits its width on one line, else the
+    last, which wraps. It chooses when it is laid out and drawn, so a resize chooses again."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._versions: list[Content] = []
+
+    def say(self, versions: Sequence[Content]) -> None:
+        """Show one of these versions, longest first."""
+        self._versions = list(versions)
+        self.refresh(layout=True)
+
+    def version(self, width: int) -> Content:
+        """The version shown at `width` cells."""
+        for content in self._versions:
+            if content.cell_length <= width:
+                return content
+        return self._versions[-1] if self._versions else Content("")
+
+    def render(self) -> Content:
+        return self.version(self.size.width)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if not width:
+            return 0
+        # the styles, as Textual's own Widget.get_content_height passes them (typed more narrowly)
+        return self.version(width).get_height(self.styles, width)  # type: ignore[arg-type]
