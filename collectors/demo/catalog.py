@@ -28,6 +28,7 @@ _LAST = (
 )
 _DOMAINS = ("example.com", "example.org", "example.net", "mail.example.com")
 
+
 def store_count(orders: int) -> int:
     """How many stores an estate of `orders` orders has: at least a dozen, at most MAX_STORES."""
     return min(MAX_STORES, max(12, orders // ORDERS_PER_STORE))

@@ -31,7 +31,6 @@ class Heartbeats:
         self._due = [(start + int(EVERY * self.rng.random()), store)
                      for store in ctx.catalog.stores]
         heapq.heapify(self._due)
-        self.last: dict[str, int] = {}  # each store's last beat heard
 
     def until(self, at: int) -> None:
         """Write the beats due up to `at`."""
@@ -41,9 +40,8 @@ class Heartbeats:
             if self._heard(store, beat):
                 data = orjson.dumps({"store_id": store, "tills_online": 2 + int(5 * rng.random())})
                 recorded = beat + int(2 * SECOND * rng.random())
-                if self.ctx.events.emit(HEARTBEAT, store_source(store), None, beat, recorded,
-                                        None, None, "pos", data.decode(), uuid4(rng)):
-                    self.last[store] = beat
+                self.ctx.events.emit(HEARTBEAT, store_source(store), None, beat, recorded, None,
+                                     None, "pos", data.decode(), uuid4(rng))
             heapq.heapreplace(due, (beat + EVERY - 30 * SECOND + int(MINUTE * rng.random()), store))
 
     def _heard(self, store: str, at: int) -> bool:
