@@ -55,7 +55,7 @@ def overview(cursor: duckdb.DuckDBPyConnection, policy: Policy, at: datetime, ho
     judged_params = {"at": at, "hours": hours, "rules": rules_params["rules"], "order_id": None}
     breaches = cursor.execute(sql("kpi_breaches", sla_judged="sla_judged_once"), judged_params).fetchall()
     arrived = [row[1] for row in _series(cursor, "kpi_dead_letters", base)]
-    latency = _series(cursor, "kpi_latency", base)
+    lag, sync = latency(cursor, at, hours)
     refunds = _series(cursor, "kpi_refunds", base)
     groups = dlq.groups(cursor, limit=5)
     dead_now = dlq.page(cursor, statuses=["dead"], limit=0).total
@@ -67,11 +67,10 @@ def overview(cursor: duckdb.DuckDBPyConnection, policy: Policy, at: datetime, ho
         Kpi(name="open SLA breaches", value=breaches[-1][2] if breaches else 0, unit="breaches",
             series=[row[1] for row in breaches]),
         Kpi(name="dead letters", value=dead_now, unit="messages", series=arrived),
-        Kpi(name="inventory lag p95", value=_last(latency, 1), unit="seconds", series=[r[1] for r in latency]),
+        lag,
         Kpi(name="refund failure rate", value=_rate(refunds), unit="ratio",
             series=[(r[2] / r[1]) if r[1] else None for r in refunds]),
-        Kpi(name="store sync latency p95", value=_last(latency, 2), unit="seconds",
-            series=[r[2] for r in latency]),
+        sync,
     ]
     counts = {row[0]: row for row in cursor.execute(
         sql("sla_summary", sla_judged="sla_judged_once"), {k: v for k, v in judged_params.items() if k != "hours"}
@@ -82,6 +81,14 @@ def overview(cursor: duckdb.DuckDBPyConnection, policy: Policy, at: datetime, ho
     return Overview(at=at, hours=hours, kpis=kpis, backlog_by_state=states, worst_rules=worst,
                     top_groups=groups, rejects=int(quarantined[0]) if quarantined else 0,
                     quiet_stores=len(quiet))
+
+
+def latency(cursor: duckdb.DuckDBPyConnection, at: datetime, hours: int = HOURS) -> tuple[Kpi, Kpi]:
+    """Inventory lag p95 (stock movement -> applied) and store sync latency p95 (POS event ->
+    middleware), hourly: the Inventory screen's charts, without the rest of the overview."""
+    rows = _series(cursor, "kpi_latency", {"at": at, "hours": hours})
+    return (Kpi(name="inventory lag p95", value=_last(rows, 1), unit="seconds", series=[r[1] for r in rows]),
+            Kpi(name="store sync latency p95", value=_last(rows, 2), unit="seconds", series=[r[2] for r in rows]))
 
 
 def _last(rows: list[tuple[Any, ...]], column: int) -> float | None:

@@ -370,6 +370,7 @@ async def test_the_overview_names_the_quiet_store_and_4_shows_which(
         await settle(pilot)
         quiet = app.screen.query_one("#quiet", RowsTable)
         assert app.current_mode == "inventory" and quiet.row_count == 1
+        assert app.screen.query_one("#heading", Static).size.height == 1  # said shorter at 80
         assert quiet._visible[0].cells[0].plain == silent["store_id"]
 
 

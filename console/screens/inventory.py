@@ -16,6 +16,7 @@ from console.output import seconds
 from console.safe_text import inert_line
 from console.screens.base import DataScreen
 from console.widgets.chart import Chart
+from console.widgets.fitting import Fitting
 from console.widgets.safe import duration, number, page_range, plain, when
 from console.widgets.table import Col, Row, RowsTable
 from console.workers import Fetch
@@ -59,7 +60,7 @@ class InventoryScreen(DataScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="body"):
-            yield Static(id="heading", classes="heading")
+            yield Fitting(id="heading", classes="heading")
             with Horizontal(id="charts"):
                 with Vertical(classes="panel chart-panel", id="lag-panel"):
                     yield Chart(id="lag-chart")
@@ -83,19 +84,19 @@ class InventoryScreen(DataScreen):
         rules, at, by = self.context.policy, self.context.now(), self.by
 
         def fetch(cursor: Any) -> LagReported:
-            overview = kpis.overview(cursor, rules, at)
+            lag_series, sync_series = kpis.latency(cursor, at)
             return LagReported(report=lag.report(cursor, rules, at, by),
                                worst_skus=lag.report(cursor, rules, at, LagBy.SKU),
-                               lag_series=overview.kpi("inventory lag p95"),
-                               sync_series=overview.kpi("store sync latency p95"))
+                               lag_series=lag_series, sync_series=sync_series)
         return fetch
 
     def show(self, message: Any) -> None:
         report, tones, redactor = message.report, self.tones, self.redactor
         stale = seconds(self.context.policy.inventory.stale_after.total_seconds())
-        self.query_one("#heading", Static).update(Content.assemble(
-            ("Inventory lag", "bold"), f"  by {self.by.value}",
-            (f"  ·  open = not applied after {stale}  ·  as of {report.at:%Y-%m-%d %H:%M}Z", "$foreground-muted")))
+        self.query_one("#heading", Fitting).say([Content.assemble(
+            ("Inventory lag", "bold"), f"  by {self.by.value}", (f"  ·  {open_after}  ·  as of {at}", "$foreground-muted"))
+            for open_after, at in ((f"open = not applied after {stale}", f"{report.at:%Y-%m-%d %H:%M}Z"),
+                                   (f"open after {stale}", f"{report.at:%m-%d %H:%M}Z"))])
         self._chart("lag", "Inventory lag p95, last 24 h", message.lag_series)
         self._chart("sync", "Store sync latency p95, last 24 h", message.sync_series)
         quiet = {q.store_id: q for q in report.quiet_stores}
