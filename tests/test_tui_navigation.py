@@ -156,6 +156,20 @@ async def test_deep_link_search_opens_that_journey(estate: Path) -> None:
         assert spans.row_count == len(loaded.journey.spans) + len(traces)
 
 
+async def test_on_80_columns_the_journey_heading_keeps_to_one_line(estate: Path) -> None:
+    log = MessageLog()
+    app = create_app(estate, search="#1129", now=NOW, live=None)
+    async with app.run_test(size=(80, 24), message_hook=log) as pilot:
+        loaded = await log.wait_for(JourneyLoaded)
+        await settle(pilot)
+        heading = app.screen.query_one("#heading", Static)
+        # the values without their labels; the customer masked as always
+        email = loaded.journey.customer_email
+        assert email and str(heading.render()) == (
+            f"Order {loaded.journey.order_id}  #1129  ·  ecommerce  ·  {email[0]}***@{email.split('@')[1]}")
+        assert heading.size.height == 1
+
+
 async def test_deep_link_message_opens_that_dead_letter(estate: Path) -> None:
     log = MessageLog()
     probe = create_app(estate, screen="dlq", now=NOW, live=None)

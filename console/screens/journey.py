@@ -18,6 +18,7 @@ from console.output import seconds
 from console.screens.actions import ChangingActions
 from console.screens.base import DataScreen
 from console.screens.replay_modal import ReplaySelection
+from console.widgets.fitting import Fitting
 from console.widgets.safe import counted, duration, plain, when
 from console.widgets.stepper import StateStepper
 from console.widgets.table import Col, Row, RowsTable
@@ -72,7 +73,7 @@ class JourneyScreen(ChangingActions, DataScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="body"):
-            yield Static(id="heading", classes="heading")
+            yield Fitting(id="heading", classes="heading")
             yield Static(id="summary", classes="status")
             yield StateStepper(id="stepper")
             yield RowsTable(id="sla")
@@ -87,8 +88,8 @@ class JourneyScreen(ChangingActions, DataScreen):
     def show(self, message: Any) -> None:
         detail: Journey | None = message.journey
         if detail is None:
-            self.query_one("#heading", Static).update(Content.assemble(("Order ", "bold"),
-                                                                       self.redactor.content(self.key)))
+            self.query_one("#heading", Fitting).say([Content.assemble(("Order ", "bold"),
+                                                                      self.redactor.content(self.key))])
             self.notice(f"no order matches {self.key!r}")
             return
         self._show_header(detail)
@@ -122,12 +123,22 @@ class JourneyScreen(ChangingActions, DataScreen):
 
     def _show_header(self, detail: Journey, *notes: str) -> None:
         redactor = self.redactor
-        self.query_one("#heading", Static).update(Content.assemble(
-            ("Order ", "bold"), redactor.ident_content(detail.order_id, "bold $text-primary"), "  ",
-            redactor.content(detail.order_name, "bold"), ("  ·  channel ", "$foreground-muted"),
-            redactor.ident_content(detail.channel), ("  ·  store ", "$foreground-muted"),
-            redactor.ident_content(detail.store_id), ("  ·  customer ", "$foreground-muted"),
-            redactor.content(detail.customer_email)))
+        order = (("Order ", "bold"), redactor.ident_content(detail.order_id, "bold $text-primary"), "  ",
+                 redactor.content(detail.order_name, "bold"))
+        channel, store = redactor.ident_content(detail.channel), redactor.ident_content(detail.store_id)
+        customer = redactor.content(detail.customer_email)
+        # every field named; where that does not fit on one line, the values alone (store and
+        # customer only when the order has them)
+        short: list[Content | tuple[str, str] | str] = [*order, ("  ·  ", "$foreground-muted"), channel]
+        if detail.store_id:
+            short += [("  ·  store ", "$foreground-muted"), store]
+        if detail.customer_email:
+            short += [("  ·  ", "$foreground-muted"), customer]
+        self.query_one("#heading", Fitting).say([
+            Content.assemble(*order, ("  ·  channel ", "$foreground-muted"), channel,
+                             ("  ·  store ", "$foreground-muted"), store,
+                             ("  ·  customer ", "$foreground-muted"), customer),
+            Content.assemble(*short)])
         state = (f"{detail.state.replace('_', ' ')} for {seconds(detail.age_seconds)}" if detail.state
                  else "no state reached yet")  # no event placed it: its dead letters or spans only
         parts = [state, counted(len(detail.events), "event"),
