@@ -16,6 +16,7 @@ from console.screens.dlq_message import DeadLetterScreen
 from console.screens.help import HelpScreen
 from console.screens.journey import JourneyScreen
 from console.screenshots import NOW, settle
+from console.widgets.fitting import Fitting
 from console.widgets.keybar import KeyBar
 from console.widgets.stepper import StateStepper
 from console.widgets.table import RowsTable
@@ -162,7 +163,7 @@ async def test_on_80_columns_the_journey_heading_keeps_to_one_line(estate: Path)
     async with app.run_test(size=(80, 24), message_hook=log) as pilot:
         loaded = await log.wait_for(JourneyLoaded)
         await settle(pilot)
-        heading = app.screen.query_one("#heading", Static)
+        heading = app.screen.query_one("#heading", Fitting)
         # the values without their labels; the customer masked as always
         email = loaded.journey.customer_email
         assert email and str(heading.render()) == (
@@ -378,13 +379,13 @@ async def test_the_overview_names_the_quiet_store_and_4_shows_which(
     app = create_app(estate, now=NOW, live=None)
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
-        heading = app.screen.query_one("#heading", Static)
+        heading = app.screen.query_one("#heading", Fitting)
         assert str(heading.render()) == f"Overview  {said}" and heading.size.height == 1
         await pilot.press("4")
         await settle(pilot)
         quiet = app.screen.query_one("#quiet", RowsTable)
         assert app.current_mode == "inventory" and quiet.row_count == 1
-        assert app.screen.query_one("#heading", Static).size.height == 1  # said shorter at 80
+        assert app.screen.query_one("#heading", Fitting).size.height == 1  # said shorter at 80
         assert quiet._visible[0].cells[0].plain == silent["store_id"]
 
 
@@ -394,7 +395,7 @@ async def test_the_overview_heading_fits_again_when_the_terminal_narrows(estate:
         await settle(pilot)
         await pilot.resize_terminal(80, 24)
         await settle(pilot)
-        heading = app.screen.query_one("#heading", Static)
+        heading = app.screen.query_one("#heading", Fitting)
         assert str(heading.render()).endswith("1 quiet store (4)  ·  5 rejected (7)")
         assert heading.size.height == 1
 
@@ -415,5 +416,5 @@ async def test_the_overview_says_when_input_was_quarantined(tmp_path_factory: py
     app = create_app(db, now=NOW, live=None)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
-        heading = str(app.screen.query_one("#heading", Static).render())
+        heading = str(app.screen.query_one("#heading", Fitting).render())
         assert heading.endswith("·  7 rejected (7: rejects)")  # the demo's five and these two

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Static
 
 import console.app
 from console.app import create_app
 from console.messages import JourneyLoaded
 from console.screens.journey import JourneyScreen
 from console.screenshots import NOW, settle
+from console.widgets.fitting import Fitting
 from queries import journey
 from tests.test_tui_helpers import MessageLog, shared_estate
 
@@ -47,7 +47,7 @@ def asked(log: MessageLog, mark: int) -> int:
 
 
 def heading(app: Any) -> str:
-    return str(app.screen.query_one("#heading", Static).render())
+    return str(app.screen.query_one("#heading", Fitting).render())
 
 
 async def test_the_journey_is_shown_with_its_answer_and_asked_once(

@@ -82,7 +82,7 @@ async def test_the_command_line_and_the_overview_lead_there(estate: Path) -> Non
     app = create_app(estate, now=NOW, live=None)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
-        assert _text(app, "#heading").endswith("5 rejected (7: rejects)")
+        assert str(app.screen.query_one("#heading").render()).endswith("5 rejected (7: rejects)")
         await pilot.press("colon", *"quarantine", "enter")
         await settle(pilot)
         assert app.current_mode == "rejects"

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 
 from textual.content import Content
 from textual.geometry import Size
-from textual.widgets import Static
+from textual.widget import Widget
 
 
-class Fitting(Static):
+class Fitting(Widget):
     """Shows the first of its versions (longest first) that fits its width on one line, else the
-    last, which wraps. It chooses when it is laid out and drawn, so a resize chooses again."""
+    last, which wraps. It chooses when it is laid out and drawn, so a resize chooses again.
+    A Widget, not a Static: there is no `update` that would show one text at every width."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
