@@ -157,7 +157,8 @@ async def test_deep_link_search_opens_that_journey(estate: Path) -> None:
         assert spans.row_count == len(loaded.journey.spans) + len(traces)
 
 
-async def test_on_80_columns_the_journey_heading_keeps_to_one_line(estate: Path) -> None:
+async def test_on_80_columns_the_journey_heading_keeps_to_one_line_and_steps_stay_whole(
+        estate: Path) -> None:
     log = MessageLog()
     app = create_app(estate, search="#1129", now=NOW, live=None)
     async with app.run_test(size=(80, 24), message_hook=log) as pilot:
@@ -169,6 +170,12 @@ async def test_on_80_columns_the_journey_heading_keeps_to_one_line(estate: Path)
         assert email and str(heading.render()) == (
             f"Order {loaded.journey.order_id}  #1129  ·  ecommerce  ·  {email[0]}***@{email.split('@')[1]}")
         assert heading.size.height == 1
+        # the states wrap between two steps, each line ending with its arrow
+        stepper = app.screen.query_one(StateStepper)
+        lines = str(stepper.render()).split("\n")
+        assert len(lines) == stepper.size.height > 1
+        assert all(line[0] in "✓●!○" and len(line) <= stepper.size.width for line in lines)
+        assert all(line.endswith(" →") for line in lines[:-1]) and lines[-1].endswith("○ settled")
 
 
 async def test_deep_link_message_opens_that_dead_letter(estate: Path) -> None:

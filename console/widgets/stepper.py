@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Static
+from textual.geometry import Size
+from textual.widget import Widget
 
 from console.output import seconds
 from queries.journey import Journey
@@ -28,8 +29,8 @@ def path_of(journey: Journey) -> list[str]:
     return path
 
 
-def steps(journey: Journey) -> Content:
-    """One line (wrapping as needed) of ✓ reached, ● current (with age), ! skipped, ○ not yet."""
+def steps(journey: Journey) -> list[Content]:
+    """Each state of the path: ✓ reached, ● current (with age), ! skipped, ○ not yet."""
     reached = {step.state: step for step in journey.states}
     path = path_of(journey)
     current = path.index(journey.state) if journey.state in path else -1
@@ -49,15 +50,48 @@ def steps(journey: Journey) -> Content:
         else:
             part = Content.styled(f"○ {label}", "$foreground-muted")
         parts.append(part)
-    return Content(" → ").join(parts)
+    return parts
 
 
-class StateStepper(Static):
-    """Shows `steps(journey)`; wraps onto more lines in a narrow terminal."""
+def laid_out(parts: list[Content], width: int) -> Content:
+    """The steps joined by arrows, on as many lines of `width` cells as they need, each line
+    ending with its arrow; a line breaks between two steps, never inside one (unless a step alone
+    is wider than the line)."""
+    lines: list[Content] = []
+    line: Content | None = None
+    for part in parts:
+        if line is None:
+            line = part
+        elif line.cell_length + 3 + part.cell_length <= width:
+            line = Content.assemble(line, " → ", part)
+        else:
+            lines.append(Content.assemble(line, " →"))
+            line = part
+    if line is not None:
+        lines.append(line)
+    return Content("\n").join(lines)
+
+
+class StateStepper(Widget):
+    """Shows `steps(journey)` on one line, or on more in a narrow terminal, a step never split."""
 
     DEFAULT_CSS = """
     StateStepper { height: auto; }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._parts: list[Content] = []
+
     def show(self, journey: Journey) -> None:
-        self.update(steps(journey))
+        self._parts = steps(journey)
+        self.refresh(layout=True)
+
+    def render(self) -> Content:
+        return laid_out(self._parts, self.size.width)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if not width:
+            return 0
+        # the styles, as Textual's own Widget.get_content_height passes them (typed more narrowly)
+        return laid_out(self._parts, width).get_height(self.styles, width)  # type: ignore[arg-type]
