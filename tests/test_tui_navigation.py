@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from textual import events
+from textual.content import Content
 from textual.widgets import Input, Static
 
 from console.app import BackroomApp, create_app
@@ -18,7 +19,7 @@ from console.screens.journey import JourneyScreen
 from console.screenshots import NOW, settle
 from console.widgets.fitting import Fitting
 from console.widgets.keybar import KeyBar
-from console.widgets.stepper import StateStepper
+from console.widgets.stepper import StateStepper, laid_out
 from console.widgets.table import RowsTable
 from console.widgets.titlebar import TitleBar
 from queries import Store
@@ -425,3 +426,13 @@ async def test_the_overview_says_when_input_was_quarantined(tmp_path_factory: py
         await settle(pilot)
         heading = str(app.screen.query_one("#heading", Fitting).render())
         assert heading.endswith("·  7 rejected (7: rejects)")  # the demo's five and these two
+
+
+def test_the_steps_leave_room_for_the_arrow_that_ends_a_line() -> None:
+    parts = [Content("✓ aaaa"), Content("✓ bbbb"), Content("○ cc")]
+    # "✓ aaaa → ✓ bbbb" is 15 cells: at 16 it fits, but not with the " →" it would end with
+    for width in range(8, 30):
+        lines = laid_out(parts, width).plain.split("\n")
+        assert all(len(line) <= width for line in lines), width
+        assert [part for line in lines for part in line.removesuffix(" →").split(" → ")] == [
+            part.plain for part in parts]

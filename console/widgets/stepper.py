@@ -59,10 +59,11 @@ def laid_out(parts: list[Content], width: int) -> Content:
     is wider than the line)."""
     lines: list[Content] = []
     line: Content | None = None
-    for part in parts:
+    for index, part in enumerate(parts):
+        arrow = 2 if index < len(parts) - 1 else 0  # room for the " →" a line ends with
         if line is None:
             line = part
-        elif line.cell_length + 3 + part.cell_length <= width:
+        elif line.cell_length + 3 + part.cell_length + arrow <= width:
             line = Content.assemble(line, " → ", part)
         else:
             lines.append(Content.assemble(line, " →"))
