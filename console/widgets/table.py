@@ -23,12 +23,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from console.output import kept_columns
+from console.output import READABLE, kept_columns
 
 MAX_ROWS = 500  # never pour more into a table (PERF-LIMITS.md section 5): page in the query instead
 AUTO_WIDTH_CAP = 160  # an auto-sized column (a free-text error, say) is cut here, with an ellipsis
-# An auto-sized column counts this wide when a narrow table decides which columns to leave out.
-READABLE = 20
 
 
 @dataclass(frozen=True)
@@ -302,7 +300,7 @@ class RowsTable(ScrollView, can_focus=True):
 def shown_columns(columns: Sequence[Col], widths: Sequence[int], room: int) -> tuple[int, ...]:
     """The indexes of the columns that fit `room` cells: all but the first spare ones (by their
     `spare` order) that must go for the others to fit, an auto-sized (free-text) column counted
-    at most READABLE wide; every column while the table has no width yet."""
+    at most READABLE wide, as in the CLI's tables; every column while the table has no width yet."""
     least = [(width if column.width is not None else min(width, READABLE)) + 2
              for column, width in zip(columns, widths)]
     spare = [index for _, index in sorted(
