@@ -1,4 +1,5 @@
-"""Edit-and-retry (E) and discard (D) from the console: checked, confirmed, audited; support sees neither."""
+"""Edit-and-retry (E) and discard (D) from the console: checked, confirmed, audited (support, who
+sees neither, in test_tui_roles.py)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,6 @@ from tests.test_tui_helpers import (
     MessageLog,
     demo_dead_letter,
     private_copy,
-    shared_estate,
 )
 
 
@@ -342,24 +342,6 @@ async def test_cancelling_a_discard_changes_nothing(tmp_path_factory: pytest.Tem
         assert isinstance(app.screen, DeadLetterScreen)
     assert not any(isinstance(message, DiscardFinished) for message in log.seen)
     assert _trail(db) == [] and _status(db, schema_failure) == "dead"
-
-
-async def test_support_sees_neither_edit_nor_discard(tmp_path_factory: pytest.TempPathFactory) -> None:
-    schema_failure = demo_dead_letter(tmp_path_factory, "schema")
-    db = shared_estate(tmp_path_factory)
-    log = MessageLog()
-    app = create_app(db, message=schema_failure, role="support", now=NOW, live=None)
-    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
-        await _open_message(app, pilot, log)
-        for screen in (app.screen, app.screen_stack[0]):  # one message, and the groups under it
-            assert not {"edit", "discard"} & {a.binding.action for a in screen.active_bindings.values()
-                                              if a.binding.show}
-            assert screen.check_action("edit", ()) is False and screen.check_action("discard", ()) is False
-        for key in ("E", "D"):
-            await pilot.press(key)
-            await settle(pilot)
-            assert isinstance(app.screen, DeadLetterScreen)
-    assert not any(isinstance(message, (DiscardPlanned, ReplayPlanned)) for message in log.seen)
 
 
 @pytest.mark.broker

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from textual import events
-from textual.content import Content
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from console.app import BackroomApp, create_app
 from console.messages import DeadLetterLoaded, GroupsLoaded, JourneyLoaded, OrdersFound
@@ -19,7 +17,7 @@ from console.screens.journey import JourneyScreen
 from console.screenshots import NOW, settle
 from console.widgets.fitting import Fitting
 from console.widgets.keybar import KeyBar
-from console.widgets.stepper import StateStepper, laid_out
+from console.widgets.stepper import StateStepper
 from console.widgets.table import RowsTable
 from console.widgets.titlebar import TitleBar
 from queries import Store
@@ -158,27 +156,6 @@ async def test_deep_link_search_opens_that_journey(estate: Path) -> None:
         assert spans.row_count == len(loaded.journey.spans) + len(traces)
 
 
-async def test_on_80_columns_the_journey_heading_keeps_to_one_line_and_steps_stay_whole(
-        estate: Path) -> None:
-    log = MessageLog()
-    app = create_app(estate, search="#1129", now=NOW, live=None)
-    async with app.run_test(size=(80, 24), message_hook=log) as pilot:
-        loaded = await log.wait_for(JourneyLoaded)
-        await settle(pilot)
-        heading = app.screen.query_one("#heading", Fitting)
-        # the values without their labels; the customer masked as always
-        email = loaded.journey.customer_email
-        assert email and str(heading.render()) == (
-            f"Order {loaded.journey.order_id}  #1129  ·  ecommerce  ·  {email[0]}***@{email.split('@')[1]}")
-        assert heading.size.height == 1
-        # the states wrap between two steps, each line ending with its arrow
-        stepper = app.screen.query_one(StateStepper)
-        lines = str(stepper.render()).split("\n")
-        assert len(lines) == stepper.size.height > 1
-        assert all(line[0] in "✓●!○" and len(line) <= stepper.size.width for line in lines)
-        assert all(line.endswith(" →") for line in lines[:-1]) and lines[-1].endswith("○ settled")
-
-
 async def test_deep_link_message_opens_that_dead_letter(estate: Path) -> None:
     log = MessageLog()
     probe = create_app(estate, screen="dlq", now=NOW, live=None)
@@ -201,27 +178,6 @@ async def test_deep_link_message_opens_that_dead_letter(estate: Path) -> None:
         assert journey.journey.order_id == loaded.message.order_id
         await pilot.press("escape")
         assert isinstance(app.screen, DeadLetterScreen)
-
-
-async def test_a_dead_letter_at_80_columns_keeps_each_death_s_queue_reason_and_time(
-        estate: Path) -> None:
-    from queries import Store, dlq
-
-    with Store.at(estate).reading() as cursor:
-        message_id = dlq.page(cursor).messages[0].message_id
-    log = MessageLog()
-    app = create_app(estate, message=message_id, now=NOW, live=None)
-    async with app.run_test(size=(80, 24), message_hook=log) as pilot:
-        await log.wait_for(DeadLetterLoaded)
-        await settle(pilot)
-        await pilot.press("y")
-        history = app.screen.query_one("#history", RowsTable)
-        # routing keys and the exchange (named above the tabs) leave first
-        assert history.render_line(0).text.split() == ["deaths", "queue", "reason", "time"]
-        await pilot.resize_terminal(160, 48)
-        await settle(pilot)
-        assert history.render_line(0).text.split() == [
-            "deaths", "exchange", "queue", "reason", "routing", "keys", "time"]
 
 
 async def test_slash_filters_the_table_and_esc_clears_it(estate: Path) -> None:
@@ -301,44 +257,6 @@ async def test_the_title_of_a_screen_without_an_as_of_time_ends_with_the_role(es
         assert str(app.screen.query_one(TitleBar).render()).endswith("○ paused · oncall ")
 
 
-@pytest.mark.parametrize(("size", "begins", "ends", "last"), [
-    # SSH's usual terminal: no brand, no time, the other screens' names shortened
-    ((80, 24), " 1 overview  2 ord ", "○ paused · support ", "7 rej "),
-    ((90, 24), " 1 overview  2 orders ", "○ paused · support ", "7 rejects "),
-    ((100, 24), " backroom  1 overview", "○ paused · support ", "7 rejects "),
-    ((130, 24), " backroom  1 overview", "○ paused · support · 2026-03-02 12:00Z ", "7 rejects "),
-])
-async def test_a_narrow_title_keeps_live_state_and_role(
-    estate: Path, size: tuple[int, int], begins: str, ends: str, last: str,
-) -> None:
-    app = create_app(estate, now=NOW, live=None, role="support")
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        title = str(app.screen.query_one(TitleBar).render())
-        assert title.startswith(begins) and title.endswith(ends)
-        assert last in title and len(title) == size[0]
-        await pilot.press("4")  # the screen shown keeps its whole name
-        await settle(pilot)
-        title = str(app.screen.query_one(TitleBar).render())
-        assert "4 inventory " in title and title.endswith(ends) and len(title) == size[0]
-
-
-async def test_the_groups_screen_says_why_on_an_80x24_terminal(estate: Path) -> None:
-    # The table's error column is off screen at 80 columns; the sample below it must not be.
-    app = create_app(estate, now=NOW, live=None, screen="dlq")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        panel = app.screen.query_one("#preview-panel")
-        assert app.screen.has_class("-short") and panel.display and panel.region.height >= 3
-        groups = app.screen.last.groups
-        index = next(number for number, group in enumerate(groups) if group.sample_error)
-        for _ in range(index):
-            await pilot.press("down")
-        await settle(pilot)
-        shown = str(app.screen.query_one("#preview", Static).render())
-        assert shown.startswith(groups[index].sample_error[:20])
-
-
 def type_ahead(app: BackroomApp, *keys: str) -> None:
     """Keys as a fast typist (or an SSH connection catching up) sends them: all queued at once."""
     names = {":": "colon", "/": "slash", "?": "question_mark", "\r": "enter", "#": "number_sign"}
@@ -376,38 +294,6 @@ async def test_keys_typed_behind_a_screen_key_reach_that_screen(
         assert isinstance(app.focused, Input) and app.focused.value == typed
 
 
-@pytest.mark.parametrize(("size", "said"), [
-    ((160, 48), "last 24 h, as of 2026-03-02 12:00Z  ·  1 quiet store (4: inventory)  ·  5 rejected (7: rejects)"),
-    ((80, 24), "24 h to 03-02 12:00Z  ·  1 quiet store (4)  ·  5 rejected (7)"),  # on one line still
-])
-async def test_the_overview_names_the_quiet_store_and_4_shows_which(
-        estate: Path, size: tuple[int, int], said: str) -> None:
-    # the demo's one store whose uplink is down: the rest beat every quarter of an hour
-    silent = json.loads((estate.parent / "demo-estate" / "manifest.json").read_text())["silent_store"]
-    app = create_app(estate, now=NOW, live=None)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        heading = app.screen.query_one("#heading", Fitting)
-        assert str(heading.render()) == f"Overview  {said}" and heading.size.height == 1
-        await pilot.press("4")
-        await settle(pilot)
-        quiet = app.screen.query_one("#quiet", RowsTable)
-        assert app.current_mode == "inventory" and quiet.row_count == 1
-        assert app.screen.query_one("#heading", Fitting).size.height == 1  # said shorter at 80
-        assert quiet._visible[0].cells[0].plain == silent["store_id"]
-
-
-async def test_the_overview_heading_fits_again_when_the_terminal_narrows(estate: Path) -> None:
-    app = create_app(estate, now=NOW, live=None)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot)
-        await pilot.resize_terminal(80, 24)
-        await settle(pilot)
-        heading = app.screen.query_one("#heading", Fitting)
-        assert str(heading.render()).endswith("1 quiet store (4)  ·  5 rejected (7)")
-        assert heading.size.height == 1
-
-
 async def test_the_overview_says_when_input_was_quarantined(tmp_path_factory: pytest.TempPathFactory) -> None:
     # Rejected records were stored and shown nowhere in the console.
     from collectors import ingest_paths
@@ -426,13 +312,3 @@ async def test_the_overview_says_when_input_was_quarantined(tmp_path_factory: py
         await settle(pilot)
         heading = str(app.screen.query_one("#heading", Fitting).render())
         assert heading.endswith("·  7 rejected (7: rejects)")  # the demo's five and these two
-
-
-def test_the_steps_leave_room_for_the_arrow_that_ends_a_line() -> None:
-    parts = [Content("✓ aaaa"), Content("✓ bbbb"), Content("○ cc")]
-    # "✓ aaaa → ✓ bbbb" is 15 cells: at 16 it fits, but not with the " →" it would end with
-    for width in range(8, 30):
-        lines = laid_out(parts, width).plain.split("\n")
-        assert all(len(line) <= width for line in lines), width
-        assert [part for line in lines for part in line.removesuffix(" →").split(" → ")] == [
-            part.plain for part in parts]

@@ -8,7 +8,9 @@ import pytest
 
 from console.app import create_app
 from console.messages import DeadLetterLoaded, JourneyLoaded
+from console.screens.discard_modal import DiscardPlanned
 from console.screens.dlq_message import DeadLetterScreen
+from console.screens.replay_modal import ReplayPlanned
 from console.screens.reroute_modal import RerouteTarget
 from console.screenshots import NOW, settle
 from queries import Store, audit
@@ -16,6 +18,7 @@ from tests.test_tui_helpers import (
     CARD,
     MessageLog,
     add_hostile_dead_letter,
+    demo_dead_letter,
     private_copy,
     shared_estate,
 )
@@ -128,3 +131,23 @@ async def test_the_policy_role_applies_when_no_role_is_given(
     monkeypatch.setenv("BACKROOM_CONFIG", str(policy_file))
     app = create_app(shared_estate(tmp_path_factory), now=NOW, live=None)
     assert app.context.role == "support" and app.redactor.masks_personal
+
+
+async def test_support_sees_neither_edit_nor_discard(tmp_path_factory: pytest.TempPathFactory) -> None:
+    schema_failure = demo_dead_letter(tmp_path_factory, "schema")
+    db = shared_estate(tmp_path_factory)
+    log = MessageLog()
+    app = create_app(db, message=schema_failure, role="support", now=NOW, live=None)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        await log.wait_for(DeadLetterLoaded)
+        await settle(pilot)
+        assert isinstance(app.screen, DeadLetterScreen)
+        for screen in (app.screen, app.screen_stack[0]):  # one message, and the groups under it
+            assert not {"edit", "discard"} & {a.binding.action for a in screen.active_bindings.values()
+                                              if a.binding.show}
+            assert screen.check_action("edit", ()) is False and screen.check_action("discard", ()) is False
+        for key in ("E", "D"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, DeadLetterScreen)
+    assert not any(isinstance(message, (DiscardPlanned, ReplayPlanned)) for message in log.seen)
