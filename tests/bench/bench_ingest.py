@@ -44,7 +44,8 @@ SELECT e.id AS event_id, e.source, e.type, CASE e.type /*STATE*/ END AS state,
        e.data.movement_id, e.data.kind AS movement_kind, e.data.system AS applied_system,
        coalesce(e.time, e.recordedtime) AS occurred_at, e.recordedtime AS recorded_at,
        substr(e.traceparent, 4, 32) AS trace_id, substr(e.traceparent, 37, 16) AS parent_span_id,
-       e.traceparent, e.traceparent IS NOT NULL AS traceparent_valid, line AS payload
+       e.traceparent, CASE WHEN e.traceparent IS NOT NULL THEN true END AS traceparent_valid,
+       line AS payload
 FROM (SELECT json AS line, json_transform(json, '{"id": "VARCHAR", "source": "VARCHAR",
         "type": "VARCHAR", "channel": "VARCHAR", "subject": "VARCHAR", "time": "TIMESTAMPTZ",
         "recordedtime": "TIMESTAMPTZ", "traceparent": "VARCHAR", "data": {"order_name": "VARCHAR",
