@@ -98,6 +98,7 @@ def insert_rows(
     stored or given twice: the rows go in with a plain INSERT (a third of the CPU of skipping
     duplicates, which DuckDB does row by row), and a key that is raises duckdb.ConstraintException,
     which leaves the transaction aborted: the caller rolls back and writes again without it.
+    Spans, which have no key, always skip the spans stored already (`new_keys` changes nothing).
     """
     if rows.num_rows == 0:
         return 0, 0
@@ -118,11 +119,40 @@ def insert_relation(
     Every writer of canonical rows comes through here, so that what follows an insert (a batch of
     spans notes its traces' time windows) happens in the same unit of work. Returns rows inserted.
     """
+    if Table(table) is Table.SPANS:
+        inserted = _insert_spans(cursor, relation)
+        rollup.note_trace_windows(cursor, relation)
+        return inserted
     verb = "INSERT" if new_keys else "INSERT OR IGNORE"
     result = cursor.execute(
         f"{verb} INTO {Table(table).value} BY NAME SELECT * FROM {relation}").fetchone()
-    if Table(table) is Table.SPANS:
-        rollup.note_trace_windows(cursor, relation)
+    return int(result[0]) if result else 0
+
+
+# `spans` has no key (007_spans_unkeyed.sql): a span goes in unless its (trace_id, span_id) is
+# stored already, found by one hash anti join of the batch against the table, and of a batch's
+# rows that share one only the first (in the relation's order: DuckDB numbers the rows of
+# `OVER ()` as it reads them, on one thread) goes in.
+_NEW_SPANS = """
+INSERT INTO spans BY NAME
+SELECT * FROM {rows} AS r
+WHERE NOT EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = r.trace_id AND s.span_id = r.span_id)
+"""
+_FIRST_OF_EACH = """(
+    SELECT * EXCLUDE (batch_row, nth)
+    FROM (SELECT *, row_number() OVER (PARTITION BY trace_id, span_id ORDER BY batch_row) AS nth
+          FROM (SELECT *, row_number() OVER () AS batch_row FROM {relation}))
+    WHERE nth = 1
+)"""
+
+
+def _insert_spans(cursor: duckdb.DuckDBPyConnection, relation: str) -> int:
+    if not relation.isidentifier():
+        raise ValueError(f"not a relation name: {relation!r}")
+    given_twice = cursor.execute(
+        f"SELECT count(*) > count(DISTINCT (trace_id, span_id)) FROM {relation}").fetchone()
+    rows = _FIRST_OF_EACH.format(relation=relation) if given_twice and given_twice[0] else relation
+    result = cursor.execute(_NEW_SPANS.format(rows=rows)).fetchone()
     return int(result[0]) if result else 0
 
 

@@ -1,8 +1,9 @@
 -- Bench-store builder only (not backroom's ingest path): the demo estate's OTLP JSON trace files
 -- into `spans` with DuckDB's own reader, for a 40M-span store in minutes instead of the Python
 -- parser's hour. Same columns; attributes and resource flattened to {"key": value-as-text}; order
--- and message ids from the default policy's span attribute keys.
-INSERT OR IGNORE INTO spans
+-- and message ids from the default policy's span attribute keys. The estate's files hold each span
+-- once, so nothing here looks for spans stored already.
+INSERT INTO spans
 WITH batches AS (
     SELECT unnest(resourceSpans) AS rs
     FROM read_json($files, format = 'newline_delimited', maximum_object_size = 1073741824,
