@@ -132,7 +132,9 @@ def insert_relation(
 # `spans` has no key (007_spans_unkeyed.sql): a span goes in unless its (trace_id, span_id) is
 # stored already, found by one hash anti join of the batch against the table, and of a batch's
 # rows that share one only the first (in the relation's order: DuckDB numbers the rows of
-# `OVER ()` as it reads them, on one thread) goes in.
+# `OVER ()` as it reads them, on one thread) goes in. `events` keeps its key: without it the
+# CloudEvents baseline, which inserts into the same table, gains more than backroom does, and the
+# fast path's anti join and duplicate check cost more than the key saves (README, Performance).
 _NEW_SPANS = """
 INSERT INTO spans BY NAME
 SELECT * FROM {rows} AS r

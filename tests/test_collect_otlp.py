@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import orjson
 import pytest
 
 from collectors import ingest_paths
-from queries import Store, schema
+from queries import Store
 from queries.policy import Policy, load
 
 FIXTURES = Path(__file__).parent / "fixtures" / "collect"
@@ -201,27 +200,3 @@ def test_a_span_given_twice_in_one_batch_is_stored_once_as_first_given(
     assert query(store, "SELECT span_id, name FROM spans ORDER BY span_id") == [
         ("0000000000000001", "first"), ("0000000000000002", "op 0000000000000002")]
 
-
-def test_a_store_made_before_spans_lost_their_key_keeps_every_span(
-        tmp_path: Path, policy: Policy) -> None:
-    path = tmp_path / "before.duckdb"
-    with duckdb.connect(str(path)) as old:  # a store as backroom left it at schema version 6
-        old.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
-                    "applied_at TIMESTAMPTZ NOT NULL)")
-        for version, text in schema.MIGRATIONS:
-            if version <= 6:
-                old.execute(text)
-                old.execute("INSERT INTO schema_version VALUES ($v, now())", {"v": version})
-        old.execute("INSERT INTO spans (trace_id, span_id, name) VALUES ($t, '0000000000000001', "
-                    "'kept'), ($t, '0000000000000002', 'kept too')", {"t": TRACE})
-    store = Store.at(path)
-
-    again = ingest_paths(store, [write_lines(tmp_path / "traces.jsonl", request(
-        span("0000000000000001"), span("0000000000000003")))], policy=policy)
-
-    assert again.rows["spans"] == 1 and again.skipped_duplicates == 1
-    assert query(store, "SELECT span_id, name FROM spans ORDER BY span_id") == [
-        ("0000000000000001", "kept"), ("0000000000000002", "kept too"),
-        ("0000000000000003", "op 0000000000000003")]
-    assert query(store, "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'spans' "
-                        "AND constraint_type = 'PRIMARY KEY'") == [(0,)]

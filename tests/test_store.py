@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from collectors import ingest_paths
 from queries import Store, StoreBusy, StoreIncompatible, StoreMissing, extensions, schema
 
 CANONICAL_TABLES = {"spans", "events", "dlq_messages", "actions", "ingest_log", "rejects"}
@@ -271,3 +273,41 @@ def test_threads_that_first_write_a_new_store_at_once_migrate_it_once(tmp_path: 
         assert schema.version_of(cursor) == schema.LATEST
         versions = cursor.execute("SELECT count(*), count(DISTINCT version) FROM schema_version").fetchone()
     assert versions is not None and versions[0] == versions[1]  # each migration applied once
+
+
+def test_a_store_made_before_spans_lost_their_key_keeps_every_row(
+        tmp_path: Path) -> None:
+    path = tmp_path / "before.duckdb"
+    trace = "7a3c9e0f4b2d41c8a1f0e2d3c4b5a697"
+    with duckdb.connect(str(path)) as old:  # a store as backroom left it at schema version 6
+        old.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                    "applied_at TIMESTAMPTZ NOT NULL)")
+        for version, text in schema.MIGRATIONS:
+            if version <= 6:
+                old.execute(text)
+                old.execute("INSERT INTO schema_version VALUES ($v, now())", {"v": version})
+        old.execute("INSERT INTO spans (trace_id, span_id, name) VALUES ($t, '0000000000000001', "
+                    "'kept')", {"t": trace})
+        old.execute("INSERT INTO events (event_id, source, type) VALUES ('e-1', '/pos/store/7', "
+                    "'order.captured')")
+    span = {"traceId": trace, "name": "sent again", "startTimeUnixNano": "1767225600000000000"}
+    traces = tmp_path / "traces.jsonl"
+    traces.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [
+        {**span, "spanId": "0000000000000001"}, {**span, "spanId": "0000000000000002"}]}]}]}) + "\n")
+    event = {"specversion": "1.0", "source": "/pos/store/7", "type": "order.captured"}
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps({**event, "id": key}) + "\n" for key in ("e-1", "e-2")))
+    store = Store.at(path)
+
+    again = ingest_paths(store, [traces, events])
+
+    assert again.rows["spans"] == 1 and again.rows["events"] == 1
+    assert again.skipped_duplicates == 2  # a span and an event stored before
+    with store.reading() as cursor:
+        assert cursor.execute("SELECT span_id, name FROM spans ORDER BY span_id").fetchall() == [
+            ("0000000000000001", "kept"), ("0000000000000002", "sent again")]
+        assert cursor.execute("SELECT event_id FROM events ORDER BY event_id").fetchall() == [
+            ("e-1",), ("e-2",)]
+        assert cursor.execute(
+            "SELECT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+            "AND table_name IN ('spans', 'events')").fetchall() == [("events",)]
