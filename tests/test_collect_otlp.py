@@ -199,4 +199,3 @@ def test_a_span_given_twice_in_one_batch_is_stored_once_as_first_given(
     assert report.rows["spans"] == 2 and report.skipped_duplicates == 1
     assert query(store, "SELECT span_id, name FROM spans ORDER BY span_id") == [
         ("0000000000000001", "first"), ("0000000000000002", "op 0000000000000002")]
-
