@@ -118,6 +118,16 @@ def test_json_and_gzip_bodies_answer_as_the_contract_says(store: Store, receiver
     assert count(store, "SELECT count(*) FROM spans") == 5
 
 
+def test_an_export_sent_again_is_stored_once(store: Store, receiver_for) -> None:
+    receiver = receiver_for()
+    body = otlp_json(3)
+    answers = [post(receiver, body)[0], post(receiver, body)[0]]  # an SDK's retry after a timeout
+    receiver.stop()
+    assert answers == [200, 200]
+    assert count(store, "SELECT count(*) FROM spans") == 3
+    assert count(store, "SELECT count(DISTINCT (trace_id, span_id)) FROM spans") == 3
+
+
 def test_partial_success_counts_rejected_spans_and_records_them(store: Store, receiver_for) -> None:
     receiver = receiver_for()
     status, _, body = post(receiver, otlp_json(2, bad=2))
