@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel
 
-from queries import dlq, sla
+from queries import dlq, lag, sla
 from queries.policy import CANONICAL_STATES, Policy
 from queries.sqlfiles import sql
 
@@ -55,19 +55,18 @@ def overview(cursor: duckdb.DuckDBPyConnection, policy: Policy, at: datetime, ho
     judged_params = {"at": at, "hours": hours, "rules": rules_params["rules"], "order_id": None}
     breaches = cursor.execute(sql("kpi_breaches", sla_judged="sla_judged_once"), judged_params).fetchall()
     arrived = [row[1] for row in _series(cursor, "kpi_dead_letters", base)]
-    lag, sync = latency(cursor, at, hours)
+    inventory_lag, sync = latency(cursor, at, hours)
     refunds = _series(cursor, "kpi_refunds", base)
     groups = dlq.groups(cursor, limit=5)
     dead_now = dlq.page(cursor, statuses=["dead"], limit=0).total
     quarantined = cursor.execute(sql("kpi_rejects"), base).fetchone()
-    quiet = cursor.execute(sql("quiet_stores"), {
-        "at": at, "quiet_seconds": policy.inventory.quiet_after.total_seconds()}).fetchall()
+    quiet = lag.quiet_stores(cursor, policy, at)
     kpis = [
         Kpi(name="order backlog", value=sum(states.values()), unit="orders", series=backlog),
         Kpi(name="open SLA breaches", value=breaches[-1][2] if breaches else 0, unit="breaches",
             series=[row[1] for row in breaches]),
         Kpi(name="dead letters", value=dead_now, unit="messages", series=arrived),
-        lag,
+        inventory_lag,
         Kpi(name="refund failure rate", value=_rate(refunds), unit="ratio",
             series=[(r[2] / r[1]) if r[1] else None for r in refunds]),
         sync,

@@ -62,7 +62,12 @@ def report(
         "limit": ROW_LIMIT})
     names = [column[0] for column in cursor.description]
     rows = [LagRow(**dict(zip(names, row))) for row in cursor.fetchall()]
+    return LagReport(at=at, by=LagBy(by), from_ts=from_ts, rows=rows,
+                     quiet_stores=quiet_stores(cursor, policy, at))
+
+
+def quiet_stores(cursor: duckdb.DuckDBPyConnection, policy: Policy, at: datetime) -> list[QuietStore]:
+    """Stores that reported before but have been silent longer than the policy's quiet_after."""
     cursor.execute(sql("quiet_stores"),
                    {"at": at, "quiet_seconds": policy.inventory.quiet_after.total_seconds()})
-    quiet = [QuietStore(store_id=r[0], last_event_at=r[1], quiet_seconds=r[2]) for r in cursor.fetchall()]
-    return LagReport(at=at, by=LagBy(by), from_ts=from_ts, rows=rows, quiet_stores=quiet)
+    return [QuietStore(store_id=r[0], last_event_at=r[1], quiet_seconds=r[2]) for r in cursor.fetchall()]
