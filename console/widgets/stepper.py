@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.geometry import Size
-from textual.widget import Widget
 
 from console.output import seconds
+from console.widgets.fitting import ByWidth
 from queries.journey import Journey
 
 FORWARD = ("captured", "payment_authorized", "inventory_reserved", "fulfillment_released", "shipped",
@@ -73,7 +72,7 @@ def laid_out(parts: list[Content], width: int) -> Content:
     return Content("\n").join(lines)
 
 
-class StateStepper(Widget):
+class StateStepper(ByWidth):
     """Shows `steps(journey)` on one line, or on more in a narrow terminal, a step never split."""
 
     DEFAULT_CSS = """
@@ -88,11 +87,5 @@ class StateStepper(Widget):
         self._parts = steps(journey)
         self.refresh(layout=True)
 
-    def render(self) -> Content:
-        return laid_out(self._parts, self.size.width)
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        if not width:
-            return 0
-        # the styles, as Textual's own Widget.get_content_height passes them (typed more narrowly)
-        return laid_out(self._parts, width).get_height(self.styles, width)  # type: ignore[arg-type]
+    def at_width(self, width: int) -> Content:
+        return laid_out(self._parts, width)
