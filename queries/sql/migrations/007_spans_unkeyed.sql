@@ -5,28 +5,8 @@
 -- queries/ingest.py inserts only rows whose (trace_id, span_id) is not stored yet (one hash anti
 -- join of the batch against the table), the first of a batch's rows that share one.
 -- DuckDB cannot drop a constraint, so the table is made again; a store's spans are copied once.
-CREATE TABLE spans_unkeyed (
-    trace_id        VARCHAR NOT NULL,
-    span_id         VARCHAR NOT NULL,
-    parent_span_id  VARCHAR,
-    service         VARCHAR,
-    name            VARCHAR,
-    kind            UTINYINT,                 -- OTLP SpanKind integer
-    start_time      TIMESTAMPTZ,
-    end_time        TIMESTAMPTZ,
-    duration_ms     DOUBLE,
-    status_code     UTINYINT,                 -- 0 unset, 1 ok, 2 error
-    status_message  VARCHAR,
-    scope           VARCHAR,
-    attributes      JSON,                     -- flattened {"key": value}
-    resource        JSON,                     -- flattened resource attributes
-    span_events     JSON,                     -- [{"time", "name", "attributes"}]
-    links           JSON,                     -- [{"trace_id", "span_id", "attributes"}]
-    order_id        VARCHAR,
-    message_id      VARCHAR,
-    ingest_id       BIGINT
-);
-
-INSERT INTO spans_unkeyed SELECT * FROM spans;
+CREATE TABLE spans_unkeyed AS SELECT * FROM spans;  -- the same columns (001), in the same order
+ALTER TABLE spans_unkeyed ALTER COLUMN trace_id SET NOT NULL;
+ALTER TABLE spans_unkeyed ALTER COLUMN span_id SET NOT NULL;
 DROP TABLE spans;
 ALTER TABLE spans_unkeyed RENAME TO spans;
