@@ -4,6 +4,7 @@ what fits, and say the rest shorter."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from textual.widgets import Static
 from console.app import create_app
 from console.messages import DeadLetterLoaded, JourneyLoaded
 from console.screenshots import NOW, settle
-from console.widgets.fitting import Fitting
+from console.widgets.fitting import Facts, Fitting
 from console.widgets.stepper import StateStepper, laid_out
 from console.widgets.table import RowsTable
 from console.widgets.titlebar import TitleBar
@@ -66,6 +67,46 @@ async def test_a_dead_letter_at_80_columns_keeps_each_death_s_queue_reason_and_t
         await settle(pilot)
         assert history.render_line(0).text.split() == [
             "deaths", "exchange", "queue", "reason", "routing", "keys", "time"]
+
+
+async def test_at_80_columns_the_hints_say_every_key_and_search_shorter_not_cut(estate: Path) -> None:
+    """The dead letter's R/M/E/D line and the orders search hint are one line each, whole, at 80
+    columns (they were cut mid-word), and said in full again on a wide terminal."""
+    from queries import dlq
+
+    with Store.at(estate).reading() as cursor:
+        message_id = dlq.page(cursor).messages[0].message_id
+    log = MessageLog()
+    app = create_app(estate, message=message_id, now=NOW, live=None)
+    async with app.run_test(size=(80, 24), message_hook=log) as pilot:
+        await log.wait_for(DeadLetterLoaded)
+        await settle(pilot)
+        actions = app.screen.query_one("#actions", Fitting)
+        assert str(actions.render()) == "R replay · M reroute · E edit & retry · D discard (each asks first)"
+        assert actions.size.height == 1
+        # a fact too long for its line goes on under its value, never under the labels, and the
+        # reason's line breaks between its items: "last" keeps its date and time together
+        facts = str(app.screen.query_one("#facts", Facts).render()).split("\n")
+        assert all(len(line) <= 78 for line in facts)
+        labelled = [line for line in facts if line[:12].strip()]
+        assert [line[:12].strip() for line in labelled] == [
+            "status", "queue", "died in", "reason", "error", "order", "trace", "message id", "group"]
+        assert all(line.startswith(" " * 13) for line in facts if line not in labelled)
+        assert len(facts) > len(labelled)  # something did wrap at 80 columns
+        reason = facts[facts.index(next(line for line in labelled if line.lstrip().startswith("reason"))):]
+        times = [item for line in reason[:3] for item in line[13:].split("  ·  ")]
+        assert sum(1 for item in times if re.fullmatch(r"(first|last) \d\d-\d\d \d\d:\d\d:\d\d", item)) == 2
+        await pilot.press("2")
+        await settle(pilot)
+        hint = app.screen.query_one("#status", Fitting)
+        assert str(hint.render()) == "Type an order id, #name, email, trace or message id, SKU or store; enter."
+        assert hint.size.height == 1 and hint.content_size.width >= len(str(hint.render()))
+        await pilot.resize_terminal(160, 48)
+        await settle(pilot)
+        assert str(hint.render()).endswith("message id, SKU or store, then enter.")
+        await pilot.press("escape", "5")  # back to the dead letter, now 160 columns wide
+        await settle(pilot)
+        assert str(app.screen.query_one("#actions", Fitting).render()).endswith("until you confirm)")
 
 
 @pytest.mark.parametrize(("size", "begins", "ends", "last"), [

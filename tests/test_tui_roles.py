@@ -42,7 +42,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _screen_text(app: object) -> str:
     screen = app.screen  # type: ignore[attr-defined]
-    return "\n".join(str(widget.render()) for widget in screen.query("Static"))
+    # Statics, and the lines chosen by width (Fitting, Facts: their common base ByWidth)
+    return "\n".join(str(widget.render()) for widget in screen.query("Static, ByWidth"))
 
 
 def _footer_keys(app: object) -> dict[str, bool]:

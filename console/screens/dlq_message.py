@@ -18,6 +18,7 @@ from console.messages import DeadLetterLoaded
 from console.screens.actions import ChangingActions
 from console.screens.base import DataScreen
 from console.screens.replay_modal import ReplaySelection
+from console.widgets.fitting import Fact, Facts, Fitting
 from console.widgets.safe import Redactor, plain, when
 from console.widgets.table import Col, Row, RowsTable
 from console.widgets.tabs import TabStrip
@@ -26,6 +27,15 @@ from queries import dlq
 from queries.dlq import DeadLetter
 
 PANES = (("body", "Body"), ("headers", "Headers"), ("properties", "Properties"), ("history", "History"))
+# What the four keys do, said in full where it fits on one line and shorter where not (80x24)
+ACTIONS_HINT = (
+    ("R replays this message, M reroutes it elsewhere, E edits and retries it, D discards it "
+     "(each asks first; nothing changes until you confirm)"),
+    ("R replay · M reroute · E edit & retry · D discard (each asks first; nothing changes until "
+     "you confirm)"),
+    "R replay · M reroute · E edit & retry · D discard (each asks first)",
+    "R replay · M reroute · E edit · D discard",
+)
 BODY_CHARS = 64_000  # enough to read; the exact bytes stay in the store for replay
 HISTORY_COLUMNS = (Col("deaths", "count", 6), Col("exchange", "exchange", 16, spare=2),
                    Col("queue", "queue", 22), Col("reason", "reason", 15),
@@ -80,8 +90,8 @@ class DeadLetterScreen(ChangingActions, DataScreen):
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="body"):
             yield Static(id="heading", classes="heading")
-            yield Static(id="facts")
-            yield Static(id="actions", classes="status")
+            yield Facts(12, id="facts")
+            yield Fitting(id="actions", classes="status")
             yield TabStrip(PANES, id="tabs")
             with ContentSwitcher(initial="body-pane", id="panes"):
                 with VerticalScroll(id="body-pane"):
@@ -106,11 +116,10 @@ class DeadLetterScreen(ChangingActions, DataScreen):
         if found is None:
             self.notice(f"no dead letter has the id or message id {self.key!r}")
             return
-        self.query_one("#facts", Static).update(self._facts(found))
-        self.query_one("#actions", Static).update(Content.styled(
-            "R replays this message, M reroutes it elsewhere, E edits and retries it, D discards it "
-            "(each asks first; nothing changes until you confirm)",
-            "$foreground-muted") if self.context.may_change else "")
+        self.query_one("#facts", Facts).show(self._facts(found))
+        self.query_one("#actions", Fitting).say(
+            [Content.styled(text, "$foreground-muted") for text in ACTIONS_HINT]
+            if self.context.may_change else [])
         self.query_one("#actions").set_class(not self.context.may_change, "hidden")
         body = found.body
         text = body.text if len(body.text) <= BODY_CHARS else body.text[:BODY_CHARS] + "\n…"
@@ -127,31 +136,27 @@ class DeadLetterScreen(ChangingActions, DataScreen):
         tabs.set_label("headers", f"Headers {len(found.headers or {})}")
         tabs.set_label("history", f"History {len(history)}")
 
-    def _facts(self, found: DeadLetter) -> Content:
+    def _facts(self, found: DeadLetter) -> list[Fact]:
         r = self.redactor
-
-        def fact(label: str, value: Content) -> Content:
-            return Content.assemble((f"{label:>12} ", "$foreground-muted"), value)
+        deaths = f"{found.count or 0} death{'' if found.count == 1 else 's'}"
         died_in = Content.assemble(r.ident_content(found.original_queue), ("  via exchange ", "$foreground-muted"),
                                    r.ident_content(found.original_exchange), ("  key ", "$foreground-muted"),
                                    r.ident_content(found.original_routing_key))
-        lines = [
-            fact("status", Content.styled(found.status, "bold $text-warning" if found.status == "dead" else "bold")),
-            fact("queue", Content.assemble(r.ident_content(found.queue), ("  on ", "$foreground-muted"),
-                                           r.ident_content(found.broker))),
-            fact("died in", died_in),
-            fact("reason", Content.assemble(r.content(found.reason), f"  ·  {found.count or 0} death{'' if found.count == 1 else 's'}  ·  first ",
-                                            when(found.first_death_at), "  ·  last ", when(found.last_death_at))),
-            fact("error", r.content(found.error_text, "$text-error")),
-            fact("order", Content.assemble(r.ident_content(found.order_id, "bold $text-primary"),
-                                           ("  (o opens its journey)" if found.order_id else "",
-                                            "$foreground-muted"))),
-            fact("trace", r.ident_content(found.trace_id)),
-            fact("message id", Content.assemble(r.ident_content(found.message_id), ("  ·  ", "$foreground-muted"),
-                                                r.ident_content(found.content_type))),
-            fact("group", r.ident_content(found.group)),
+        return [
+            ("status", Content.styled(found.status, "bold $text-warning" if found.status == "dead" else "bold")),
+            ("queue", Content.assemble(r.ident_content(found.queue), ("  on ", "$foreground-muted"),
+                                       r.ident_content(found.broker))),
+            ("died in", died_in),
+            ("reason", [r.content(found.reason), Content(deaths), Content(f"first {when(found.first_death_at)}"),
+                        Content(f"last {when(found.last_death_at)}")]),
+            ("error", r.content(found.error_text, "$text-error")),
+            ("order", Content.assemble(r.ident_content(found.order_id, "bold $text-primary"),
+                                       ("  (o opens its journey)" if found.order_id else "",
+                                        "$foreground-muted"))),
+            ("trace", r.ident_content(found.trace_id)),
+            ("message id", [r.ident_content(found.message_id), r.ident_content(found.content_type)]),
+            ("group", r.ident_content(found.group)),
         ]
-        return Content("\n").join(lines)
 
     def action_tab(self, pane: str) -> None:
         self.query_one(TabStrip).active = pane

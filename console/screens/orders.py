@@ -17,6 +17,7 @@ from console.safe_text import inert_line
 from console.screens.base import DataScreen
 from console.screens.dlq_message import DeadLetterScreen
 from console.screens.journey import JourneyScreen
+from console.widgets.fitting import Fitting
 from console.widgets.safe import duration, page_range, plain, when
 from console.widgets.table import Col, Row, RowsTable
 from console.workers import Fetch
@@ -29,7 +30,10 @@ COLUMNS = (Col("order", "order", 14), Col("name", "name", 16),
            Col("in state", "age", 9), Col("store", "store", 6, spare=2),
            Col("last activity", "last", 14, spare=4), Col("matched", "matched", spare=1))
 HIT_COLUMNS = (Col("dead letter", "id", 26), Col("order", "order", 14), Col("score", "score", 6))
-HINT = "Type an order id, #name, email, trace id, message id, SKU or store, then enter."
+# What the search takes, in full where it fits on one line and shorter where not (80x24)
+HINT = ("Type an order id, #name, email, trace id, message id, SKU or store, then enter.",
+        "Type an order id, #name, email, trace or message id, SKU or store; enter.",
+        "Type what you know of the order, then enter.")
 
 
 class OrdersScreen(DataScreen):
@@ -54,13 +58,14 @@ class OrdersScreen(DataScreen):
             yield Static(Content.styled("Orders", "bold"), classes="heading")
             yield Input(placeholder="order id, #name, email, trace id, message id, SKU, store",
                         id="search")
-            yield Static(Content.styled(HINT, "$foreground-muted"), id="status", classes="status")
+            yield Fitting(id="status", classes="status")
             yield RowsTable(id="results")
             yield Static(Content.styled("Dead letters whose text matches", "bold"), id="hits-heading",
                          classes="heading hidden")
             yield RowsTable(id="text-hits", classes="hidden")
 
     def on_mount(self) -> None:
+        self.query_one("#status", Fitting).say([Content.styled(hint, "$foreground-muted") for hint in HINT])
         self.query_one("#search", Input).value = inert_line(self.text)
         if not self.text:  # at once, not after a refresh: the digits typed behind '2' go there
             self.set_focus(self.query_one("#search", Input))
@@ -109,7 +114,7 @@ class OrdersScreen(DataScreen):
         if found.total > found.offset + len(found.orders) or found.offset:
             parts.append("  ·  [ ] pages")
         parts.append(table.filter_note)
-        self.query_one("#status", Static).update(Content(inert_line("".join(parts))))
+        self.query_one("#status", Fitting).say([Content(inert_line("".join(parts)))])
 
     def rows_total(self) -> int:
         return self.last.page.total if isinstance(self.last, OrdersFound) and self.last.page else 0

@@ -46,3 +46,57 @@ class Fitting(ByWidth):
             if content.cell_length <= width:
                 return content
         return self._versions[-1] if self._versions else Content("")
+
+
+# A label and its value: one Content, or items broken between on a narrow terminal
+Fact = tuple[str, Content | Sequence[Content]]
+
+
+class Facts(ByWidth):
+    """Labelled lines, the labels right-aligned in a column of `label_width`. A value too long for
+    its line wraps under itself (a hanging indent), never back under the labels; a value given as
+    items is broken between them (joined by " · "), an item split only when it alone is too wide."""
+
+    DEFAULT_CSS = """
+    Facts { height: auto; }
+    """
+
+    def __init__(self, label_width: int, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.label_width = label_width
+        self._facts: list[Fact] = []
+
+    def show(self, facts: Sequence[Fact]) -> None:
+        self._facts = list(facts)
+        self.refresh(layout=True)
+
+    def at_width(self, width: int) -> Content:
+        indent = self.label_width + 1
+        room = max(1, width - indent)
+        lines: list[Content] = []
+        for label, value in self._facts:
+            parts = _filled(value, room) if isinstance(value, Sequence) else value.wrap(room)
+            label_cell = Content.styled(f"{label:>{self.label_width}} ", "$foreground-muted")
+            for index, part in enumerate(parts or [Content("")]):
+                lines.append(Content.assemble(label_cell if index == 0 else " " * indent, part))
+        return Content("\n").join(lines)
+
+
+_BETWEEN = Content.styled("  ·  ", "$foreground-muted")
+
+
+def _filled(items: Sequence[Content], width: int) -> list[Content]:
+    """`items` joined by a dot on lines of `width` cells, each line broken between two items."""
+    lines: list[Content] = []
+    line: Content | None = None
+    for item in items:
+        if line is not None and line.cell_length + _BETWEEN.cell_length + item.cell_length <= width:
+            line = Content.assemble(line, _BETWEEN, item)
+            continue
+        if line is not None:
+            lines.append(line)
+        *whole, line = item.wrap(width) or [Content("")]
+        lines.extend(whole)
+    if line is not None:
+        lines.append(line)
+    return lines
