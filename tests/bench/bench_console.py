@@ -21,13 +21,12 @@ import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from benchkit import fresh, show
-from conftest import STORE
+from conftest import AT, STORE
 
 from console.app import create_app
 from console.messages import JourneyLoaded, OverviewLoaded
@@ -36,7 +35,6 @@ from console.screenshots import settle
 from queries import Store
 from tests.test_tui_helpers import MessageLog
 
-AT = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 SIZE = (160, 48)
 SLOW = 0.050
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from benchkit import show, timed
-from conftest import STORE
+from conftest import AT, STORE
 
 from queries import Store, journey, sla
 from queries.policy import load
 
-AT = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 POINT = ("SELECT * FROM events WHERE order_id = $id ORDER BY occurred_at, recorded_at, event_id")
 SPANS = "SELECT * FROM spans WHERE order_id = $id ORDER BY start_time"
 # The same answer as `sla report`, written by hand over the per-order rollups: per rule the orders,

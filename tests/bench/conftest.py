@@ -6,9 +6,11 @@ BACKROOM_BENCH_ESTATE (default /work/bench/estate-2.5m) and write under BACKROOM
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,19 @@ STORE = Path(os.environ.get("BACKROOM_BENCH_STORE", "/work/bench/store-2.5m.duck
 # `python -m collectors.demo X --orders 330000 --seed 8`, then `sed 's/ORD-0/ORD-9/g'` over its files.
 EXTRA = [Path(part) for part in os.environ.get("BACKROOM_BENCH_EXTRA", "").split(os.pathsep) if part]
 
+
+
+def estate_now(estate: Path) -> datetime:
+    """The instant the estate was generated as of (its manifest's "now"): the benches ask as of it,
+    as on-call would right after the data arrived. A fixed instant before an estate came with one;
+    an estate generated on another day left that instant before its data and every figure empty."""
+    manifest = estate / "manifest.json"
+    if manifest.is_file():
+        return datetime.fromisoformat(json.loads(manifest.read_text())["generator"]["now"])
+    return datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+AT = estate_now(ESTATE)
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
