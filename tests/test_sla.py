@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import timedelta, timezone
+from itertools import pairwise
 
 import pytest
 
 from console.screenshots import NOW
 from queries import Store, journey, sla
-from queries.policy import document, load, parse
+from queries.policy import CANONICAL_STATES, document, load, parse
 from tests.estate import add_events, event, minutes
 from tests.test_tui_helpers import shared_estate
 
@@ -133,6 +134,33 @@ def test_channel_filter(estate: Store) -> None:
     with estate.reading() as cursor:
         report = sla.report(cursor, POLICY, minutes(120), channel="bopis")
     assert [r.orders for r in report.rules] == [0, 0]
+
+
+def test_every_canonical_state_is_judged_as_a_rule_s_start_and_as_its_end(store: Store) -> None:
+    """A rule may start or end at any canonical state (the judging SQL reads one column per state)."""
+    first_type = {}
+    for event_type, state in load().states.items():
+        first_type.setdefault(state, event_type)
+    steps = list(pairwise(CANONICAL_STATES))
+    policy = parse({**document(load()), "sla": [
+        {"name": f"{a}-{b}", "from": a, "to": b, "within": f"{index + 1}m"}
+        for index, (a, b) in enumerate(steps)]})
+    # the order reaches state i at minute i * (i + 1) / 2: step i takes i + 1 minutes
+    add_events(store, [event("Z", first_type[state], minutes(index * (index + 1) // 2))
+                       for index, state in enumerate(CANONICAL_STATES)])
+    with store.reading() as cursor:
+        judged = {row.rule: (row.status, row.elapsed_seconds)
+                  for row in sla.evaluate(cursor, policy, minutes(600))}
+    assert judged == {f"{a}-{b}": ("met", (index + 1) * 60) for index, (a, b) in enumerate(steps)}
+
+
+def test_a_store_filter_judges_that_store_s_orders_only(estate: Store) -> None:
+    add_events(estate, [event("S1", "order.captured", minutes(0), store_id="0042"),
+                        event("S1", "inventory.reserved", minutes(9), store_id="0042")])
+    with estate.reading() as cursor:
+        rows = sla.evaluate(cursor, POLICY, minutes(120), store_id="0042")
+    assert [(row.order_id, row.rule, row.status, row.store_id) for row in rows] == [
+        ("S1", "capture-to-reserve", "breached", "0042")]
 
 
 def test_a_journey_judges_its_order_as_the_report_does(tmp_path_factory: pytest.TempPathFactory
