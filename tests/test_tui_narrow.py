@@ -14,7 +14,7 @@ from textual.widgets import Static
 from console.app import create_app
 from console.messages import DeadLetterLoaded, JourneyLoaded
 from console.screenshots import NOW, settle
-from console.widgets.fitting import Facts, Fitting
+from console.widgets.fitting import Facts, Fitting, Items
 from console.widgets.stepper import StateStepper, laid_out
 from console.widgets.table import RowsTable
 from console.widgets.titlebar import TitleBar
@@ -46,6 +46,30 @@ async def test_on_80_columns_the_journey_heading_keeps_to_one_line_and_steps_sta
         assert len(lines) == stepper.size.height > 1
         assert all(line[0] in "✓●!○" and len(line) <= stepper.size.width for line in lines)
         assert all(line.endswith(" →") for line in lines[:-1]) and lines[-1].endswith("○ settled")
+
+
+async def test_on_80_columns_the_journey_summary_breaks_between_its_parts(estate: Path) -> None:
+    """The line under the heading (state and age, events, spans, dead letters) went on past the
+    edge and was cut ("1 dead"); it breaks between its parts instead."""
+    with Store.at(estate).reading() as cursor:  # a till sale with a dead letter: a long summary
+        (key,) = cursor.execute(
+            "SELECT d.order_id FROM dlq_messages d JOIN orders o USING (order_id) "
+            "ORDER BY length(o.state) DESC, d.order_id LIMIT 1").fetchone()
+    log = MessageLog()
+    app = create_app(estate, search=key, now=NOW, live=None)
+    async with app.run_test(size=(80, 24), message_hook=log) as pilot:
+        loaded = await log.wait_for(JourneyLoaded)
+        await settle(pilot)
+        summary = app.screen.query_one("#summary", Items)
+        lines = str(summary.render()).split("\n")
+        assert summary.size.height == len(lines) > 1 and all(len(line) <= 78 for line in lines)
+        parts = [part for line in lines for part in line.split("  ·  ")]
+        found = loaded.journey
+        traces, dead = len(found.trace_ids), len(found.dlq)
+        assert parts[0].startswith(found.state.replace("_", " ") + " for ")
+        assert parts[1:] == [f"{len(found.events)} events",
+                             f"{len(found.spans)} spans in {traces} trace{'s' if traces != 1 else ''}",
+                             f"{dead} dead letter{'s' if dead != 1 else ''}"]
 
 
 async def test_a_dead_letter_at_80_columns_keeps_each_death_s_queue_reason_and_time(

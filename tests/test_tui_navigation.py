@@ -156,6 +156,21 @@ async def test_deep_link_search_opens_that_journey(estate: Path) -> None:
         assert spans.row_count == len(loaded.journey.spans) + len(traces)
 
 
+async def test_a_journey_shows_its_sla_rules_and_no_empty_table_when_none_applies(estate: Path) -> None:
+    with Store.at(estate).reading() as cursor:  # a till sale only authorised: no rule covers it yet
+        (bare,) = cursor.execute("SELECT order_id FROM orders WHERE channel = 'pos' "
+                                 "AND state = 'payment_authorized' ORDER BY order_id LIMIT 1").fetchone()
+    for key, judged in (("#1129", True), (bare, False)):
+        log = MessageLog()
+        app = create_app(estate, search=key, now=NOW, live=None)
+        async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+            loaded = await log.wait_for(JourneyLoaded)
+            await settle(pilot)
+            assert bool(loaded.journey.sla) is judged
+            table = app.screen.query_one("#sla", RowsTable)
+            assert table.display is judged and table.row_count == len(loaded.journey.sla)
+
+
 async def test_deep_link_message_opens_that_dead_letter(estate: Path) -> None:
     log = MessageLog()
     probe = create_app(estate, screen="dlq", now=NOW, live=None)

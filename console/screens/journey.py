@@ -11,14 +11,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Static
+from textual.widgets import ContentSwitcher
 
 from console.messages import JourneyLoaded
 from console.output import seconds
 from console.screens.actions import ChangingActions
 from console.screens.base import DataScreen
 from console.screens.replay_modal import ReplaySelection
-from console.widgets.fitting import Fitting
+from console.widgets.fitting import Fitting, Items
 from console.widgets.safe import counted, duration, plain, when
 from console.widgets.stepper import StateStepper
 from console.widgets.table import Col, Row, RowsTable
@@ -74,7 +74,7 @@ class JourneyScreen(ChangingActions, DataScreen):
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="body"):
             yield Fitting(id="heading", classes="heading")
-            yield Static(id="summary", classes="status")
+            yield Items(id="summary")
             yield StateStepper(id="stepper")
             yield RowsTable(id="sla")
             yield TabStrip(PANES, id="tabs")
@@ -95,10 +95,12 @@ class JourneyScreen(ChangingActions, DataScreen):
         self._show_header(detail)
         self.query_one(StateStepper).show(detail)
         tones, redactor = self.tones, self.redactor
-        self.query_one("#sla", RowsTable).show(SLA_COLUMNS, [Row(item.rule, (
+        sla_table = self.query_one("#sla", RowsTable)
+        sla_table.show(SLA_COLUMNS, [Row(item.rule, (
             plain(item.rule), tones.status(item.status), duration(item.elapsed_seconds),
             duration(item.within_seconds), plain(item.slowest_hop), duration(item.slowest_hop_seconds)))
             for item in detail.sla])
+        sla_table.set_class(not detail.sla, "hidden")  # no rule applies (yet): no empty heading
         self.query_one("#events-table", RowsTable).show(EVENT_COLUMNS, [Row(event.event_id, (
             plain(when(event.occurred_at)), self._delay(event.occurred_at, event.recorded_at),
             redactor.line(event.type), plain(event.state), redactor.ident(event.system),
@@ -149,7 +151,7 @@ class JourneyScreen(ChangingActions, DataScreen):
         if detail.other_orders:
             parts.append(f"the key also names {len(detail.other_orders)} other orders")
         parts.extend(notes)
-        self.query_one("#summary", Static).update(Content("  ·  ".join(parts)))
+        self.query_one("#summary", Items).show([Content(part) for part in parts])
 
     def _delay(self, occurred: Any, recorded: Any) -> Text:
         if occurred is None or recorded is None:

@@ -82,6 +82,26 @@ class Facts(ByWidth):
         return Content("\n").join(lines)
 
 
+class Items(ByWidth):
+    """Items joined by a dot on one line, or on more in a narrow terminal, each line broken
+    between two items, never inside one (unless it alone is too wide)."""
+
+    DEFAULT_CSS = """
+    Items { height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._items: list[Content] = []
+
+    def show(self, items: Sequence[Content]) -> None:
+        self._items = list(items)
+        self.refresh(layout=True)
+
+    def at_width(self, width: int) -> Content:
+        return Content("\n").join(_filled(self._items, max(1, width)))
+
+
 _BETWEEN = Content.styled("  ·  ", "$foreground-muted")
 
 
