@@ -2,12 +2,15 @@
 -- first bucket whose end is at or after its start to the last bucket whose end is before it was
 -- done: +1 and -1 at those buckets, summed over the hours (not tested against every bucket).
 WITH {{kpi_hours}},
+done AS (
+    -- the done states alone, grouped before the join: half the time of grouping every state
+    SELECT order_id, min(first_at) AS done_at FROM order_states
+    WHERE state IN ('settled', 'refund_settled') GROUP BY order_id
+),
 lifetimes AS (
-    SELECT o.first_at,
-           min(s.first_at) FILTER (s.state IN ('settled', 'refund_settled')) AS done_at
-    FROM orders o LEFT JOIN order_states s USING (order_id)
+    SELECT o.first_at, d.done_at
+    FROM orders o LEFT JOIN done d USING (order_id)
     WHERE o.first_at <= $at
-    GROUP BY o.order_id, o.first_at
 ),
 ranges AS (
     SELECT greatest(1, $hours - CAST(floor((epoch($at) - epoch(first_at)) / 3600) AS BIGINT)) AS from_n,
