@@ -21,6 +21,7 @@ class Loaded(Message, bubble=False):
     """A query behind a screen finished (every result below is one); only the screen that asked hears it."""
 
     query_id: int = field(default=0, kw_only=True)
+    seconds: float = field(default=0.0, kw_only=True)  # how long the query held the store
 
 
 @dataclass

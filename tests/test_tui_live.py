@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ import pytest
 from textual import events
 from textual.widgets import LoadingIndicator
 
+import console.workers
 from console.app import create_app
 from console.messages import AuditLoaded, GroupsLoaded, OverviewLoaded, QueryFailed
 from console.screens import base
@@ -45,6 +47,30 @@ async def test_live_refresh_shows_new_dead_letters_without_stacking(tmp_path_fac
         assert len(running) <= 1
         refreshes = sum(isinstance(m, GroupsLoaded) for m in log.seen)
         assert refreshes >= 2
+
+
+async def test_a_slow_screen_is_asked_again_no_sooner_than_four_times_its_query(
+        tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query that held the store for seconds (the overview on a large store) is not asked again
+    after the 0.2 s live interval but after four times as long: the collectors sharing the store
+    get it most of the time. The clock the console times its queries with is a fake: each reading
+    is 3 s after the one before, so every query held the store 3 s or more."""
+    db = private_copy(tmp_path_factory, "backoff")
+    ticks = itertools.count()
+    monkeypatch.setattr(console.workers, "_clock", lambda: 3.0 * next(ticks))
+    log = MessageLog()
+    app = create_app(db, screen="dlq", now=NOW, live=0.2)
+    async with app.run_test(size=(160, 48), message_hook=log) as pilot:
+        loaded = await log.wait_for(GroupsLoaded)
+        await settle(pilot)
+        assert loaded.seconds >= 3.0
+        assert app.screen.live_interval == 4 * loaded.seconds  # type: ignore[attr-defined]
+        monkeypatch.setattr(console.workers, "_clock", lambda: 0.0)  # a quick query from now on
+        mark = log.mark()
+        await pilot.press("ctrl+r")
+        again = await log.wait_for(GroupsLoaded, after=mark)
+        await settle(pilot)
+        assert again.seconds == 0.0 and app.screen.live_interval == 0.2  # type: ignore[attr-defined]
 
 
 async def test_a_screen_left_while_asking_drops_its_query_and_asks_again_when_back(

@@ -23,7 +23,7 @@ from console.widgets.prompt import Prompt
 from console.widgets.safe import Redactor, Tones
 from console.widgets.table import RowsTable
 from console.widgets.titlebar import TitleBar
-from console.workers import Context, Fetch, Running, run_query
+from console.workers import LIVE_BACKOFF, Context, Fetch, Running, run_query
 from queries import Store
 
 if TYPE_CHECKING:
@@ -211,6 +211,8 @@ class DataScreen(BackroomScreen):
         self._spinner: Timer | None = None
         self._live: Timer | None = None
         self._stale = False
+        self._held = 0.0  # how long the last answer's query held the store
+        self.live_interval: float | None = None  # seconds to the live refresh armed last
 
     def fetcher(self) -> Fetch | None:
         """Built on the UI thread from the screen's state; runs in the worker. None: nothing to ask."""
@@ -291,6 +293,7 @@ class DataScreen(BackroomScreen):
         if self._in_flight is None or message.query_id != self._in_flight.query_id:
             return  # an answer to a question no longer asked
         self._in_flight = None
+        self._held = message.seconds
         if self._spinner is not None:
             self._spinner.stop()
             self._spinner = None
@@ -318,10 +321,13 @@ class DataScreen(BackroomScreen):
                 return
 
     def _arm_live(self) -> None:
-        """Re-armed only after the last refresh finished, so refreshes never stack."""
+        """Re-armed only after the last refresh finished, so refreshes never stack; and no sooner
+        than LIVE_BACKOFF times as long as that one held the store, so a slow screen on a large
+        store leaves it to the collectors most of the time."""
         seconds = self.context.live_seconds
         if seconds and self.backroom.live:
-            self._live = self.set_timer(seconds, self._live_tick)
+            self.live_interval = max(seconds, LIVE_BACKOFF * self._held)
+            self._live = self.set_timer(self.live_interval, self._live_tick)
 
     def _live_tick(self) -> None:
         self._live = None
