@@ -18,13 +18,21 @@ from console.widgets.fitting import Facts, Fitting, Items
 from console.widgets.stepper import StateStepper, laid_out
 from console.widgets.table import RowsTable
 from console.widgets.titlebar import TitleBar
-from queries import Store
+from queries import Store, dlq
 from tests.test_tui_helpers import MessageLog, shared_estate
 
 
 @pytest.fixture(scope="session")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared_estate(tmp_path_factory)
+
+
+def first_dead_letter(estate: Path) -> str:
+    """The message id of the dead letter the list shows first."""
+    with Store.at(estate).reading() as cursor:
+        message_id = dlq.page(cursor).messages[0].message_id
+    assert message_id is not None
+    return message_id
 
 
 async def test_on_80_columns_the_journey_heading_keeps_to_one_line_and_steps_stay_whole(
@@ -46,6 +54,27 @@ async def test_on_80_columns_the_journey_heading_keeps_to_one_line_and_steps_sta
         assert len(lines) == stepper.size.height > 1
         assert all(line[0] in "✓●!○" and len(line) <= stepper.size.width for line in lines)
         assert all(line.endswith(" →") for line in lines[:-1]) and lines[-1].endswith("○ settled")
+
+
+async def test_on_80_columns_a_heading_too_long_for_one_line_breaks_between_its_values(
+        estate: Path) -> None:
+    """A till order names its store and customer too: its heading takes two lines at 80 columns,
+    broken between two values (it wrapped inside the last separator, a line ending in a dot)."""
+    with Store.at(estate).reading() as cursor:
+        (key,) = cursor.execute(
+            "SELECT order_id FROM orders WHERE store_id IS NOT NULL AND customer_email IS NOT NULL "
+            "ORDER BY length(order_name) + length(customer_email) DESC, order_id LIMIT 1").fetchone()
+    log = MessageLog()
+    app = create_app(estate, search=key, now=NOW, live=None)
+    async with app.run_test(size=(80, 24), message_hook=log) as pilot:
+        loaded = await log.wait_for(JourneyLoaded)
+        await settle(pilot)
+        heading = str(app.screen.query_one("#heading", Fitting).render()).split("\n")
+        assert len(heading) == 2 and all(len(line) <= 78 for line in heading)
+        values = [part for line in heading for part in line.split("  ·  ")]
+        assert values == [f"Order {key}  {loaded.journey.order_name}", loaded.journey.channel,
+                          f"store {loaded.journey.store_id}", values[-1]]
+        assert values[-1].endswith("@" + loaded.journey.customer_email.split("@")[1])
 
 
 async def test_on_80_columns_the_journey_summary_breaks_between_its_parts(estate: Path) -> None:
@@ -74,12 +103,8 @@ async def test_on_80_columns_the_journey_summary_breaks_between_its_parts(estate
 
 async def test_a_dead_letter_at_80_columns_keeps_each_death_s_queue_reason_and_time(
         estate: Path) -> None:
-    from queries import dlq
-
-    with Store.at(estate).reading() as cursor:
-        message_id = dlq.page(cursor).messages[0].message_id
     log = MessageLog()
-    app = create_app(estate, message=message_id, now=NOW, live=None)
+    app = create_app(estate, message=first_dead_letter(estate), now=NOW, live=None)
     async with app.run_test(size=(80, 24), message_hook=log) as pilot:
         await log.wait_for(DeadLetterLoaded)
         await settle(pilot)
@@ -96,12 +121,8 @@ async def test_a_dead_letter_at_80_columns_keeps_each_death_s_queue_reason_and_t
 async def test_at_80_columns_the_hints_say_every_key_and_search_shorter_not_cut(estate: Path) -> None:
     """The dead letter's R/M/E/D line and the orders search hint are one line each, whole, at 80
     columns (they were cut mid-word), and said in full again on a wide terminal."""
-    from queries import dlq
-
-    with Store.at(estate).reading() as cursor:
-        message_id = dlq.page(cursor).messages[0].message_id
     log = MessageLog()
-    app = create_app(estate, message=message_id, now=NOW, live=None)
+    app = create_app(estate, message=first_dead_letter(estate), now=NOW, live=None)
     async with app.run_test(size=(80, 24), message_hook=log) as pilot:
         await log.wait_for(DeadLetterLoaded)
         await settle(pilot)

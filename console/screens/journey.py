@@ -18,7 +18,7 @@ from console.output import seconds
 from console.screens.actions import ChangingActions
 from console.screens.base import DataScreen
 from console.screens.replay_modal import ReplaySelection
-from console.widgets.fitting import Fitting, Items
+from console.widgets.fitting import SEPARATOR, Fitting, Items
 from console.widgets.safe import counted, duration, plain, when
 from console.widgets.stepper import StateStepper
 from console.widgets.table import Col, Row, RowsTable
@@ -131,16 +131,16 @@ class JourneyScreen(ChangingActions, DataScreen):
         customer = redactor.content(detail.customer_email)
         # every field named; where that does not fit on one line, the values alone (store and
         # customer only when the order has them)
-        short: list[Content | tuple[str, str] | str] = [*order, ("  ·  ", "$foreground-muted"), channel]
+        items = [Content.assemble(*order), channel]
         if detail.store_id:
-            short += [("  ·  store ", "$foreground-muted"), store]
+            items.append(Content.assemble(("store ", "$foreground-muted"), store))
         if detail.customer_email:
-            short += [("  ·  ", "$foreground-muted"), customer]
+            items.append(customer)
         self.query_one("#heading", Fitting).say([
             Content.assemble(*order, ("  ·  channel ", "$foreground-muted"), channel,
                              ("  ·  store ", "$foreground-muted"), store,
                              ("  ·  customer ", "$foreground-muted"), customer),
-            Content.assemble(*short)])
+            SEPARATOR.join(items)], items=items)  # narrower still: broken between the values
         state = (f"{detail.state.replace('_', ' ')} for {seconds(detail.age_seconds)}" if detail.state
                  else "no state reached yet")  # no event placed it: its dead letters or spans only
         parts = [state, counted(len(detail.events), "event"),

@@ -28,16 +28,18 @@ class ByWidth(Widget):
 
 
 class Fitting(ByWidth):
-    """Shows the first of its versions (longest first) that fits its width on one line, else the
-    last, which wraps."""
+    """Shows the first of its versions (longest first) that fits its width on one line, else its
+    items on as many lines as they need, else the last version, which wraps."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._versions: list[Content] = []
+        self._items: list[Content] = []
 
-    def say(self, versions: Sequence[Content]) -> None:
-        """Show one of these versions, longest first."""
-        self._versions = list(versions)
+    def say(self, versions: Sequence[Content], *, items: Sequence[Content] = ()) -> None:
+        """Show one of these versions, longest first; where none fits, `items` (if given) joined
+        by a dot and broken between two of them, else the last version wrapped."""
+        self._versions, self._items = list(versions), list(items)
         self.refresh(layout=True)
 
     def at_width(self, width: int) -> Content:
@@ -45,6 +47,8 @@ class Fitting(ByWidth):
         for content in self._versions:
             if content.cell_length <= width:
                 return content
+        if self._items:
+            return Content("\n").join(_filled(self._items, max(1, width)))
         return self._versions[-1] if self._versions else Content("")
 
 
@@ -102,7 +106,7 @@ class Items(ByWidth):
         return Content("\n").join(_filled(self._items, max(1, width)))
 
 
-_BETWEEN = Content.styled("  ·  ", "$foreground-muted")
+SEPARATOR = Content.styled("  ·  ", "$foreground-muted")  # between two items of a line
 
 
 def _filled(items: Sequence[Content], width: int) -> list[Content]:
@@ -110,8 +114,8 @@ def _filled(items: Sequence[Content], width: int) -> list[Content]:
     lines: list[Content] = []
     line: Content | None = None
     for item in items:
-        if line is not None and line.cell_length + _BETWEEN.cell_length + item.cell_length <= width:
-            line = Content.assemble(line, _BETWEEN, item)
+        if line is not None and line.cell_length + SEPARATOR.cell_length + item.cell_length <= width:
+            line = Content.assemble(line, SEPARATOR, item)
             continue
         if line is not None:
             lines.append(line)
