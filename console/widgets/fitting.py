@@ -48,7 +48,7 @@ class Fitting(ByWidth):
             if content.cell_length <= width:
                 return content
         if self._items:
-            return Content("\n").join(_filled(self._items, max(1, width)))
+            return Content("\n").join(filled(self._items, max(1, width)))
         return self._versions[-1] if self._versions else Content("")
 
 
@@ -79,7 +79,7 @@ class Facts(ByWidth):
         room = max(1, width - indent)
         lines: list[Content] = []
         for label, value in self._facts:
-            parts = _filled(value, room) if isinstance(value, Sequence) else value.wrap(room)
+            parts = filled(value, room) if isinstance(value, Sequence) else value.wrap(room)
             label_cell = Content.styled(f"{label:>{self.label_width}} ", "$foreground-muted")
             for index, part in enumerate(parts or [Content("")]):
                 lines.append(Content.assemble(label_cell if index == 0 else " " * indent, part))
@@ -103,23 +103,27 @@ class Items(ByWidth):
         self.refresh(layout=True)
 
     def at_width(self, width: int) -> Content:
-        return Content("\n").join(_filled(self._items, max(1, width)))
+        return Content("\n").join(filled(self._items, max(1, width)))
 
 
 SEPARATOR = Content.styled("  ·  ", "$foreground-muted")  # between two items of a line
 
 
-def _filled(items: Sequence[Content], width: int) -> list[Content]:
-    """`items` joined by a dot on lines of `width` cells, each line broken between two items."""
+def filled(items: Sequence[Content], width: int, *, between: Content = SEPARATOR,
+           ending: Content | None = None) -> list[Content]:
+    """`items` joined by `between` on lines of `width` cells, each line broken between two items
+    and, when `ending` is given, ending with it (the room for it kept); an item is split only
+    when it alone is wider than a line."""
     lines: list[Content] = []
     line: Content | None = None
-    for item in items:
-        if line is not None and line.cell_length + SEPARATOR.cell_length + item.cell_length <= width:
-            line = Content.assemble(line, SEPARATOR, item)
+    for index, item in enumerate(items):
+        after = ending.cell_length if ending is not None and index < len(items) - 1 else 0
+        if line is not None and line.cell_length + between.cell_length + item.cell_length + after <= width:
+            line = Content.assemble(line, between, item)
             continue
         if line is not None:
-            lines.append(line)
-        *whole, line = item.wrap(width) or [Content("")]
+            lines.append(Content.assemble(line, ending) if ending is not None else line)
+        *whole, line = item.wrap(max(1, width - after)) or [Content("")]
         lines.extend(whole)
     if line is not None:
         lines.append(line)

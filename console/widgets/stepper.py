@@ -5,9 +5,10 @@ from __future__ import annotations
 from textual.content import Content
 
 from console.output import seconds
-from console.widgets.fitting import ByWidth
+from console.widgets.fitting import ByWidth, filled
 from queries.journey import Journey
 
+_ARROW, _LINE_END = Content(" → "), Content(" →")
 FORWARD = ("captured", "payment_authorized", "inventory_reserved", "fulfillment_released", "shipped",
            "invoiced", "settled")
 TILL_SKIPS = ("inventory_reserved", "fulfillment_released", "shipped", "picked_up")
@@ -56,20 +57,7 @@ def laid_out(parts: list[Content], width: int) -> Content:
     """The steps joined by arrows, on as many lines of `width` cells as they need, each line
     ending with its arrow; a line breaks between two steps, never inside one (unless a step alone
     is wider than the line)."""
-    lines: list[Content] = []
-    line: Content | None = None
-    for index, part in enumerate(parts):
-        arrow = 2 if index < len(parts) - 1 else 0  # room for the " →" a line ends with
-        if line is None:
-            line = part
-        elif line.cell_length + 3 + part.cell_length + arrow <= width:
-            line = Content.assemble(line, " → ", part)
-        else:
-            lines.append(Content.assemble(line, " →"))
-            line = part
-    if line is not None:
-        lines.append(line)
-    return Content("\n").join(lines)
+    return Content("\n").join(filled(parts, width, between=_ARROW, ending=_LINE_END))
 
 
 class StateStepper(ByWidth):
