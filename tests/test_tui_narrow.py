@@ -232,3 +232,26 @@ def test_the_steps_leave_room_for_the_arrow_that_ends_a_line() -> None:
         assert all(len(line) <= width for line in lines), width
         assert [part for line in lines for part in line.removesuffix(" →").split(" → ")] == [
             part.plain for part in parts]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_the_sla_breaches_show_every_kept_column_on_screen_and_cut_the_hop_to_fit(
+        estate: Path, size: tuple[int, int]) -> None:
+    """At 80 columns the 44-cell slowest hop pushed "took" off the right edge; the hop is cut
+    (marked by an ellipsis) so that every column the table keeps is on screen."""
+    app = create_app(estate, now=NOW, live=None, screen="sla")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#breaches", RowsTable)
+        assert table.row_count > 0
+        width = table.scrollable_content_region.width
+        header = table.render_line(0).text
+        assert header.split()[-1] == "took" and table.virtual_size.width <= width
+        hops = [row.cells[8].plain for row in table._visible]
+        shown = "\n".join(table.render_line(y).text for y in range(1, table.row_count + 1))
+        longest = max(hops, key=len)
+        if size == (80, 24):
+            assert "slowest hop" in header and longest[:8] in shown and longest not in shown
+            assert "…" in shown
+        else:
+            assert all(hop in shown for hop in hops)

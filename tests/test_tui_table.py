@@ -5,7 +5,15 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import App, ComposeResult
 
-from console.widgets.table import AUTO_WIDTH_CAP, MAX_ROWS, Col, Row, RowsTable, shown_columns
+from console.widgets.table import (
+    AUTO_WIDTH_CAP,
+    MAX_ROWS,
+    Col,
+    Row,
+    RowsTable,
+    cut_widths,
+    shown_columns,
+)
 from tests.test_tui_helpers import MessageLog
 
 COLUMNS = (Col("id", "id", 6), Col("qty", "qty", 5), Col("note", "note"))
@@ -155,3 +163,29 @@ def test_columns_leave_only_while_the_rest_do_not_fit() -> None:
     assert shown_columns(WIDE_COLUMNS, widths, 99) == (0, 1, 2, 3, 4)
     assert shown_columns(WIDE_COLUMNS, widths, 98) == (0, 1, 3, 4)
     assert shown_columns(WIDE_COLUMNS, widths, 40) == (0, 3, 4)  # no spare column left to go
+
+
+HOP_COLUMNS = (Col("order", "order", 14), Col("rule", "rule", 20), Col("slowest hop", "hop", 44),
+               Col("took", "took", 9))
+
+
+def test_a_column_too_wide_is_cut_so_the_ones_after_it_stay_on_screen() -> None:
+    widths = [14, 20, 44, 9]
+    assert cut_widths(HOP_COLUMNS, widths, (0, 1, 2, 3), 100) == (14, 20, 44, 9)  # it fits: whole
+    # 78 cells: 14 + 20 + 9 whole (short), the hop takes what is left after 2 cells a column
+    assert cut_widths(HOP_COLUMNS, widths, (0, 1, 2, 3), 78) == (14, 20, 27, 9)
+    # a panel too narrow even for the short columns: nothing cut, it scrolls as before
+    assert cut_widths(HOP_COLUMNS, widths, (0, 1, 2, 3), 40) == (14, 20, 44, 9)
+    # a free-text last column counts READABLE cells and runs on past the edge
+    errors = (Col("order", "order", 14), Col("reason", "reason", 40), Col("error", "error"))
+    assert cut_widths(errors, [14, 40, 120], (0, 1, 2), 70) == (14, 30, 120)
+
+
+async def test_a_path_is_cut_at_its_start_so_the_file_name_stays() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 6)):
+        table = app.query_one(RowsTable)
+        path = "demo-estate/traces/edge-collector-export.jsonl"
+        table.show((Col("source", "source", 30), Col("line", "line", 5)),
+                   [Row("r", (Text(path), Text("7", justify="right")))])
+        assert line(table, 1) == f" …{path[-29:]}      7 ".ljust(40)

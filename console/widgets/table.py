@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from console.output import READABLE, kept_columns
+from console.output import HANDLES, READABLE, SHORT, TAILS, fitted, kept_columns
 
 MAX_ROWS = 500  # never pour more into a table (PERF-LIMITS.md section 5): page in the query instead
 AUTO_WIDTH_CAP = 160  # an auto-sized column (a free-text error, say) is cut here, with an ellipsis
@@ -116,6 +116,7 @@ class RowsTable(ScrollView, can_focus=True):
         self._columns: tuple[Col, ...] = ()
         self._widths: list[int] = []
         self._shown: tuple[int, ...] = ()  # the columns shown, for the width in `_room`
+        self._cut: tuple[int, ...] = ()  # each shown column's width there (`_widths` cut to fit)
         self._room = -1
         self._rows: list[Row] = []
         self._visible: list[Row] = []
@@ -215,10 +216,10 @@ class RowsTable(ScrollView, can_focus=True):
         if room != self._room:
             self._room = room
             self._shown = shown_columns(self._columns, self._widths, room)
+            self._cut = cut_widths(self._columns, self._widths, self._shown, room)
             self._strips.clear()
             self._header = None
-        self.virtual_size = Size(sum(self._widths[index] + 2 for index in self._shown),
-                                 len(self._visible) + 1)
+        self.virtual_size = Size(sum(width + 2 for width in self._cut), len(self._visible) + 1)
 
     def on_resize(self) -> None:
         self._lay_out()
@@ -285,16 +286,16 @@ class RowsTable(ScrollView, can_focus=True):
         console = self.app.console
         pad = Segment(" ")
         segments: list[Segment] = []
-        shown = [index for index in self._shown if index < len(cells)]
-        for index in shown:
-            width, cell = self._widths[index], cells[index]
+        shown = [(index, width) for index, width in zip(self._shown, self._cut) if index < len(cells)]
+        for index, width in shown:
+            cell = cells[index]
             segments.append(pad)
-            fitted = _fit(cell, width)
+            shaped = _fit(cell, width, tail=self._columns[index].label in TAILS)
             # Text.render leaves out the text's own style when it has no spans: put it under them
-            style = console.get_style(fitted.style) if fitted.style else None
-            segments.extend(Segment.apply_style(fitted.render(console), style))
+            style = console.get_style(shaped.style) if shaped.style else None
+            segments.extend(Segment.apply_style(shaped.render(console), style))
             segments.append(pad)
-        return Strip(segments, sum(self._widths[index] + 2 for index in shown))
+        return Strip(segments, sum(width + 2 for _, width in shown))
 
 
 def shown_columns(columns: Sequence[Col], widths: Sequence[int], room: int) -> tuple[int, ...]:
@@ -308,6 +309,32 @@ def shown_columns(columns: Sequence[Col], widths: Sequence[int], room: int) -> t
     return tuple(kept_columns(least, spare, room))
 
 
+def cut_widths(columns: Sequence[Col], widths: Sequence[int], shown: Sequence[int],
+               room: int) -> tuple[int, ...]:
+    """The widths of the `shown` columns in `room` cells: whole where they fit; else the columns
+    wider than SHORT (a hop, a reason, a path) cut to one common width, as the CLI's tables are
+    (`console.output.fitted`), none below its label. A column of SHORT cells or fewer (an instant,
+    a count, a rule) or a handle (an order or dead letter id) is never cut, and a free-text last
+    column (an error) counts as READABLE cells here and runs on past the edge, to scroll to.
+    When even that does not fit, nothing is cut and the table scrolls sideways, as in a narrow
+    panel, where cutting would leave every column unreadable. So no column is out of sight to
+    the right of one too wide (the SLA breaches' "took" after a 44-cell hop, at 80 columns)."""
+    whole = [widths[index] for index in shown]
+    if room <= 0 or not shown:
+        return tuple(whole)
+    free_last = columns[shown[-1]].width is None
+    wanted = [*whole[:-1], min(whole[-1], READABLE) if free_last else whole[-1]]
+    floors = [width if width <= SHORT or columns[index].label in HANDLES
+              else min(width, len(columns[index].label)) for index, width in zip(shown, wanted)]
+    room -= 2  # a space either side of each cell: the CLI's two-space gaps, and one at either end
+    if sum(floors) + 2 * (len(floors) - 1) > room:
+        return tuple(whole)
+    cut = fitted(wanted, floors, room)
+    if free_last:
+        cut[-1] = whole[-1]
+    return tuple(cut)
+
+
 def _width(column: Col, index: int, rows: Sequence[Row]) -> int:
     if column.width is not None:
         return column.width
@@ -315,20 +342,24 @@ def _width(column: Col, index: int, rows: Sequence[Row]) -> int:
     return min(AUTO_WIDTH_CAP, max(len(column.label), widest))
 
 
-def _fit(cell: Text, width: int) -> Text:
-    """The cell cut (with an ellipsis) or padded to exactly `width` cells, as it asks to be justified."""
+def _fit(cell: Text, width: int, tail: bool = False) -> Text:
+    """The cell cut (with an ellipsis; at its start for a `tail`, a path whose end names the
+    file) or padded to exactly `width` cells, as it asks to be justified."""
     length = cell.cell_len
     if length == width:
         return cell
-    fitted = cell.copy()
-    if length > width:
-        fitted.truncate(width, overflow="ellipsis")
-    gap = width - fitted.cell_len
+    shaped = cell.copy()
+    if length > width and tail and width > 1 and length == len(cell.plain):
+        shaped = Text("…", style=cell.style) + cell[length - width + 1:]
+        shaped.justify = cell.justify
+    elif length > width:
+        shaped.truncate(width, overflow="ellipsis")
+    gap = width - shaped.cell_len
     if cell.justify == "right":
-        fitted.pad_left(gap)
+        shaped.pad_left(gap)
     elif cell.justify == "center":
-        fitted.pad_left(gap // 2)
-        fitted.pad_right(gap - gap // 2)
+        shaped.pad_left(gap // 2)
+        shaped.pad_right(gap - gap // 2)
     else:
-        fitted.pad_right(gap)
-    return fitted
+        shaped.pad_right(gap)
+    return shaped
