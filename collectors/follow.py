@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from collectors import detect
 from collectors.ingest import make_parser
-from collectors.live import Batch, Checkpoint, LiveWriter, SourceStats, StoredNothing
+from collectors.live import BACKOFF, Batch, Checkpoint, LiveWriter, SourceStats, StoredNothing
 from collectors.rows import Parser
 from collectors.text import excerpt
 from queries import ingest as log
@@ -26,7 +26,10 @@ from queries.errors import StoreBusy, StoreMissing
 from queries.ingest import Reject
 from queries.policy import Policy
 
-CHUNK = 8 * 1024 * 1024  # bytes read per file per poll: bounds one batch's memory
+CHUNK = 8 * 1024 * 1024  # bytes read at a time
+# Bytes of one file read into one batch, as `ingest` cuts its batches: a batch's cost is mostly
+# fixed on a large store, so a follower that fell behind catches up in few of them.
+BATCH_BYTES = 64 * 1024 * 1024
 _FIRST_LINE = 4096
 
 
@@ -53,6 +56,19 @@ def _first_line(handle: BinaryIO) -> bytes | None:
     return head[: end + 1] if end >= 0 else (head if len(head) == _FIRST_LINE else None)
 
 
+def _batch_bytes(handle: BinaryIO) -> tuple[bytes, bool]:
+    """Up to BATCH_BYTES from where `handle` stands, and whether they reach the file's end."""
+    parts: list[bytes] = []
+    size = 0
+    while size < BATCH_BYTES:
+        piece = handle.read(CHUNK)
+        parts.append(piece)
+        size += len(piece)
+        if len(piece) < CHUNK:
+            return b"".join(parts), True
+    return b"".join(parts), False
+
+
 def _identity(inode: tuple[int, int], first: bytes) -> str:
     return f"follow:{inode[0]}:{inode[1]}:{hashlib.sha256(first).hexdigest()[:16]}"
 
@@ -65,12 +81,19 @@ class Follower:
         self.targets, self.writer, self.policy = targets, writer, policy
         self.max_line = max_line  # as `ingest`: a longer line is rejected, the rest read on
         self.tails: dict[tuple[int, int], Tail] = {}
+        self.behind = False  # a poll stored a full batch of some file: more may be waiting
 
     def run(self, stop: threading.Event, interval: float = 0.2) -> None:
-        """Poll until `stop` is set, then read what is there one last time."""
+        """Poll until `stop` is set, then read what is there one last time.
+
+        Once caught up, the next poll waits BACKOFF times as long as this process's writes held
+        the store during this one (at least `interval`); a follower still behind (a file with
+        more than a batch to read) polls again at once, to catch up in batches of BATCH_BYTES."""
         while not stop.is_set():
+            before = self.writer.held
+            self.behind = False
             self.poll()
-            stop.wait(interval)
+            stop.wait(0 if self.behind else max(interval, BACKOFF * (self.writer.held - before)))
         self.poll()
         self.close()
 
@@ -163,9 +186,10 @@ class Follower:
     def _read(self, tail: Tail, to_end: bool = False) -> int:
         """Parse the complete lines after the checkpoint and store them with the new checkpoint."""
         tail.handle.seek(tail.offset)
-        data = tail.handle.read(CHUNK)
-        end = len(data) if to_end and len(data) < CHUNK else data.rfind(b"\n") + 1
-        if end <= 0 and len(data) == CHUNK:  # one line longer than a read
+        data, at_end = _batch_bytes(tail.handle)
+        end = len(data) if to_end and at_end else data.rfind(b"\n") + 1
+        self.behind = self.behind or not at_end
+        if end <= 0 and not at_end:  # one line longer than a read
             before = tail.lines
             data = self._long_line(tail, data, to_end)
             if not data:

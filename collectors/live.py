@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,12 @@ DEFAULT_BUSY_TIMEOUT = 2.0  # how long a batch waits for another process's lock 
 # the 2-core project machine, importing 100k-span batches with a second DuckDB thread took
 # 14 instead of 9 us of CPU per span and more wall time too, so a collecting process uses one.
 DUCKDB_THREADS = 1
+# A follower that has caught up waits this many times as long as its last batches held the store
+# before it writes again, so that a console or `ingest` sharing the store gets it at least four
+# fifths of the time. A batch's cost grows with the store (the events key is merged and written
+# out at every release: 5,000 events into 4M took 1.2 s, 0.8 s of it the checkpoint), and a
+# follower that wrote again 0.2 s after each batch held a 4M-event store 85% of the time.
+BACKOFF = 4.0
 _log = logging.getLogger("backroom.collect")
 
 
@@ -83,9 +90,13 @@ class LiveWriter:
 
     def __init__(
         self, store: Store, spool: spooling.Spool | None = None, *,
-        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT, clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
+        self._clock = clock
+        # Seconds this writer's batches have held the store, from attach to release: a source
+        # paces itself by what its writes cost (`Follower.run`).
+        self.held = 0.0
         store.limit_threads(DUCKDB_THREADS)
         self.spool = spool or spooling.Spool(spooling.folder_for(store.path))
         self.busy_timeout = busy_timeout
@@ -169,9 +180,15 @@ class LiveWriter:
                 _log.info("store busy: the search index is rebuilt by the next writer")
 
     def _store(self, batch: Batch) -> IngestTotals:
-        with self._unit() as cursor:
-            imported = self._import(cursor)
-            totals = _insert(cursor, batch)
+        began: float | None = None
+        try:
+            with self._unit() as cursor:
+                began = self._clock()
+                imported = self._import(cursor)
+                totals = _insert(cursor, batch)
+        finally:  # the release (and its checkpoint) counts: it is when others wait most
+            if began is not None:
+                self.held += self._clock() - began
         self.spool.remove(imported.names)
         return totals
 
@@ -286,8 +303,8 @@ class Collection:
             follower = Follower(targets, self.writer, self.policy)
             if self.plan.once:
                 def once() -> None:
-                    # A poll reads at most one chunk of each file: poll until the files are
-                    # read to their end (the first poll of a 20 MB log stored 8 MB of it).
+                    # A poll reads at most one batch of each file (follow.BATCH_BYTES): poll
+                    # until the files are read to their end (once a 20 MB log stored 8 MB).
                     while follower.poll() and not self.stop_event.is_set():
                         pass
                     follower.close()
