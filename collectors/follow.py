@@ -113,10 +113,25 @@ class Follower:
                     seen.add(tail.inode)
                     done += self._read(tail)
         for inode in [inode for inode in self.tails if inode not in seen]:
-            gone = self.tails.pop(inode)  # renamed away or deleted: finish it, then let it go
-            done += self._read(gone, to_end=True)
-            gone.handle.close()
+            gone = self.tails[inode]  # renamed away or deleted: finish it, then let it go
+            lines, finished = self._finish(gone)
+            done += lines
+            if finished:
+                del self.tails[inode]
+                gone.handle.close()
         return done
+
+    def _finish(self, tail: Tail) -> tuple[int, bool]:
+        """Read a file no longer at its path to its end, a batch at a time; the lines done, and
+        whether it was read to its end (not while the store is busy: the next poll goes on)."""
+        done = 0
+        while True:
+            before = tail.offset
+            done += self._read(tail, to_end=True)
+            if tail.offset >= os.fstat(tail.handle.fileno()).st_size:
+                return done, True
+            if tail.offset == before:
+                return done, False
 
     def _files(self, target: Path, stats: SourceStats) -> list[Path]:
         if target.is_dir():

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -84,3 +87,23 @@ def uncovered_spans(store: Store) -> int:
     """Spans whose trace has no time window that holds them: a journey would not stitch them."""
     with store.reading() as cursor:
         return int(cursor.execute(UNCOVERED_SPANS).fetchone()[0])  # type: ignore[index]
+
+
+def hold(store_path: Path) -> subprocess.Popen[str]:
+    """Another process that holds the store's lock until told to let go."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", ("import duckdb, sys\n"
+                                f"con = duckdb.connect({str(store_path)!r})\n"
+                                "print('held', flush=True)\nsys.stdin.readline()\ncon.close()\n"
+                                "print('released', flush=True)")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def release(holder: subprocess.Popen[str]) -> None:
+    assert holder.stdin is not None and holder.stdout is not None
+    holder.stdin.write("go\n")
+    holder.stdin.flush()
+    assert holder.stdout.readline().strip() == "released"
+    holder.wait()

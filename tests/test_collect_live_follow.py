@@ -15,6 +15,7 @@ from collectors.follow import Follower
 from collectors.live import LiveWriter, SourceStats
 from collectors.spool import Spool
 from queries import Store, policy
+from tests.estate import hold, release
 
 
 def event(number: int) -> bytes:
@@ -72,6 +73,46 @@ def test_rotation_by_rename_loses_and_repeats_nothing(store: Store, tmp_path: Pa
     tail.poll()
     assert stored_ids(store) == expected(range(12))
     assert tail.targets[0][1].skipped_duplicates == 0
+
+
+def test_a_rotated_file_with_more_than_a_batch_unread_is_read_to_its_end(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A follower behind by more than a read when the log rotated read one more and let the
+    # rest of the old file go (8 MB: a store held by a 30 s ingest was enough).
+    monkeypatch.setattr(follow, "CHUNK", 256)
+    monkeypatch.setattr(follow, "BATCH_BYTES", 1024)
+    log = tmp_path / "events.jsonl"
+    append(log, range(5))
+    tail = follower(store, tmp_path, log)
+    while tail.poll():
+        pass
+    append(log, range(5, 45))  # about 6 kB, six batches, unread when the log rotates
+    os.rename(log, tmp_path / "events.jsonl.1")
+    append(log, range(45, 48))
+    while tail.poll():
+        pass
+    assert stored_ids(store) == expected(range(48)) and not tail.tails.keys() - {
+        (os.stat(log).st_dev, os.stat(log).st_ino)}
+
+
+def test_a_rotated_file_waits_for_a_busy_store_instead_of_being_let_go(
+        store: Store, tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    append(log, range(3))
+    writer = LiveWriter(store, Spool(tmp_path / "spool"), busy_timeout=0.1)
+    tail = Follower([(log, SourceStats("follow", "follow"))], writer, policy.load())
+    tail.poll()
+    append(log, range(3, 6))
+    os.rename(log, tmp_path / "events.jsonl.1")
+    append(log, range(6, 8))
+    holder = hold(store.path)
+    try:
+        assert tail.poll() == 0  # the old file's last lines could not be stored: kept for later
+    finally:
+        release(holder)
+    while tail.poll():
+        pass
+    assert stored_ids(store) == expected(range(8))
 
 
 def test_truncation_starts_the_file_again(store: Store, tmp_path: Path) -> None:

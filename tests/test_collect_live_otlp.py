@@ -26,7 +26,7 @@ from collectors.otlp_http import OtlpReceiver, SpanIntake
 from collectors.rows import Where
 from collectors.spool import REJECTS, Spool, rejects_table
 from queries import Store, policy
-from tests.estate import uncovered_spans
+from tests.estate import hold, release, uncovered_spans
 
 TRACE = "5b8efff798038103d269b633813fc60c"
 
@@ -162,38 +162,18 @@ def test_bad_requests_are_refused_with_the_right_status(receiver_for) -> None:
     assert post(receiver, b"not gzip", headers={"Content-Encoding": "gzip"})[0] == 400
 
 
-def _hold(store_path: Path) -> subprocess.Popen[str]:
-    """Another process that holds the store's lock until told to let go."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", ("import duckdb, sys\n"
-                                f"con = duckdb.connect({str(store_path)!r})\n"
-                                "print('held', flush=True)\nsys.stdin.readline()\ncon.close()\n"
-                                "print('released', flush=True)")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    return holder
-
-
-def _release(holder: subprocess.Popen[str]) -> None:
-    assert holder.stdin is not None and holder.stdout is not None
-    holder.stdin.write("go\n")
-    holder.stdin.flush()
-    assert holder.stdout.readline().strip() == "released"
-    holder.wait()
-
-
 def test_busy_store_spools_then_the_receiver_stores_them_itself(store: Store, receiver_for,
                                                               tmp_path: Path) -> None:
     receiver = receiver_for(busy_timeout=0.1)
     stats = receiver.intake.stats
-    holder = _hold(store.path)
+    holder = hold(store.path)
     try:
         for batch in range(3):
             assert post(receiver, otlp_json(50, prefix=str(batch + 1)))[0] == 200
             wait_until(lambda done=batch + 1: stats.spooled_rows == 50 * done)
         assert list((tmp_path / "spool").glob("seg-*.parquet"))  # acknowledged = on disk
     finally:
-        _release(holder)
+        release(holder)
     wait_until(lambda: stats.rows["spans"] == 150)
     assert stats.spooled_rows == 0
     receiver.stop()
@@ -206,13 +186,13 @@ def test_busy_store_spools_then_the_receiver_stores_them_itself(store: Store, re
 def test_spans_left_spooled_at_shutdown_are_imported_once_by_the_next_writer(
         store: Store, receiver_for, tmp_path: Path) -> None:
     receiver = receiver_for(busy_timeout=0.1)
-    holder = _hold(store.path)
+    holder = hold(store.path)
     try:
         for batch in range(3):
             assert post(receiver, otlp_json(50, prefix=str(batch + 1)))[0] == 200
         receiver.stop()  # the store is still held: the acknowledged spans stay in the spool
     finally:
-        _release(holder)
+        release(holder)
     assert receiver.intake.stats.spooled_rows == 150
     segments = list((tmp_path / "spool").glob("seg-*.parquet"))
     assert len(segments) == 3
@@ -227,13 +207,13 @@ def test_spans_left_spooled_at_shutdown_are_imported_once_by_the_next_writer(
 def test_busy_store_and_full_spool_answer_503_and_acknowledge_nothing(store: Store,
                                                                       receiver_for) -> None:
     receiver = receiver_for(busy_timeout=0.1, spool_limit=0)
-    holder = _hold(store.path)
+    holder = hold(store.path)
     try:
         status, headers, body = post(receiver, otlp_json(50))
         assert status == 503 and headers["Retry-After"] == "2"
         assert orjson.loads(body)["code"] == 14
     finally:
-        _release(holder)
+        release(holder)
     assert post(receiver, otlp_json(50))[0] == 200  # the retry is stored at once
     assert receiver.intake.stats.rows["spans"] == 50
     receiver.stop()
