@@ -46,6 +46,7 @@ class Tail:
     offset: int = 0
     lines: int = 0
     stats: SourceStats = field(default_factory=lambda: SourceStats("", "follow"))
+    gone: bool = False  # no longer at a followed path (renamed away or deleted)
 
 
 def _first_line(handle: BinaryIO) -> bytes | None:
@@ -82,18 +83,22 @@ class Follower:
         self.max_line = max_line  # as `ingest`: a longer line is rejected, the rest read on
         self.tails: dict[tuple[int, int], Tail] = {}
         self.behind = False  # a poll stored a full batch of some file: more may be waiting
+        self.closing = False  # the last poll: what a file no longer followed holds is spooled
 
     def run(self, stop: threading.Event, interval: float = 0.2) -> None:
         """Poll until `stop` is set, then read what is there one last time.
 
-        Once caught up, the next poll waits BACKOFF times as long as this process's writes held
-        the store during this one (at least `interval`); a follower still behind (a file with
-        more than a batch to read) polls again at once, to catch up in batches of BATCH_BYTES."""
+        Once caught up, the next poll waits BACKOFF times as long as the batches written during
+        this one held the store (`LiveWriter.held`: this follower's, and a queue's if one is
+        collected too; the receiver paces its own imports), at least `interval`. A follower still
+        behind (a file with more than a batch to read) polls again at once, to catch up in
+        batches of BATCH_BYTES."""
         while not stop.is_set():
             before = self.writer.held
             self.behind = False
             self.poll()
             stop.wait(0 if self.behind else max(interval, BACKOFF * (self.writer.held - before)))
+        self.closing = True
         self.poll()
         self.close()
 
@@ -114,6 +119,7 @@ class Follower:
                     done += self._read(tail)
         for inode in [inode for inode in self.tails if inode not in seen]:
             gone = self.tails[inode]  # renamed away or deleted: finish it, then let it go
+            gone.gone = True
             lines, finished = self._finish(gone)
             done += lines
             if finished:
@@ -245,7 +251,9 @@ class Follower:
         batch = Batch(tail.stats.name, tail.fmt, tail.parser.table, [], rejects, point)
         batch.rows, tail.parser.buffer.rows = tail.parser.buffer.rows, []
         try:
-            self.writer.write(batch, tail.stats, may_spool=False)
+            # A followed file still holds the lines for the next poll, or the next run, to read
+            # again; a file no longer followed does not, once this follower stops: spooled then.
+            self.writer.write(batch, tail.stats, may_spool=self.closing and tail.gone)
         except StoredNothing:
             return 0  # the file still holds the lines: read them again once the store is free
         done = line - tail.lines

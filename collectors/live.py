@@ -94,8 +94,8 @@ class LiveWriter:
     ) -> None:
         self.store = store
         self._clock = clock
-        # Seconds this writer's batches have held the store, from attach to release: a source
-        # paces itself by what its writes cost (`Follower.run`).
+        # Seconds the batches stored by `write` have held the store, from attach to release: a
+        # follower paces itself by what its writes cost (`Follower.run`).
         self.held = 0.0
         store.limit_threads(DUCKDB_THREADS)
         self.spool = spool or spooling.Spool(spooling.folder_for(store.path))

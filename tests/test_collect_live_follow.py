@@ -115,6 +115,29 @@ def test_a_rotated_file_waits_for_a_busy_store_instead_of_being_let_go(
     assert stored_ids(store) == expected(range(8))
 
 
+def test_a_rotated_file_the_busy_store_cannot_take_when_the_follower_stops_is_spooled(
+        store: Store, tmp_path: Path) -> None:
+    # Following a file path, the old file is not read again by a later run: it was lost.
+    log = tmp_path / "events.jsonl"
+    append(log, range(3))
+    writer = LiveWriter(store, Spool(tmp_path / "spool"), busy_timeout=0.1)
+    stats = SourceStats("follow", "follow")
+    tail = Follower([(log, stats)], writer, policy.load())
+    tail.poll()
+    append(log, range(3, 6))
+    os.rename(log, tmp_path / "events.jsonl.1")
+    stop = threading.Event()
+    stop.set()  # stopped (SIGTERM) right after the rotation, while another process has the store
+    holder = hold(store.path)
+    try:
+        tail.run(stop)
+    finally:
+        release(holder)
+    assert stats.spooled_rows == 3 and not tail.tails
+    writer.import_spool()  # as `collect` does on its way out, or the next writer
+    assert stored_ids(store) == expected(range(6))
+
+
 def test_truncation_starts_the_file_again(store: Store, tmp_path: Path) -> None:
     log = tmp_path / "events.jsonl"
     append(log, range(5))
