@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -136,6 +137,24 @@ def test_a_rotated_file_the_busy_store_cannot_take_when_the_follower_stops_is_sp
     assert stats.spooled_rows == 3 and not tail.tails
     writer.import_spool()  # as `collect` does on its way out, or the next writer
     assert stored_ids(store) == expected(range(6))
+
+
+def test_copytruncate_in_a_followed_folder_loses_nothing(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    log = folder / "events.jsonl"
+    append(log, range(5))
+    tail = follower(store, tmp_path, folder)
+    tail.poll()
+    append(log, range(5, 8))  # written after the follower's last look
+    shutil.copyfile(log, folder / "events.jsonl.1")  # logrotate's copytruncate
+    with log.open("r+b") as handle:
+        handle.truncate(0)
+    append(log, range(8, 10))
+    while tail.poll():
+        pass
+    assert stored_ids(store) == expected(range(10))
+    assert tail.targets[0][1].skipped_duplicates == 5  # the copy's lines stored before
 
 
 def test_truncation_starts_the_file_again(store: Store, tmp_path: Path) -> None:
