@@ -214,7 +214,7 @@ def big_event(number: int, size: int) -> bytes:
 def test_a_line_longer_than_a_read_does_not_stop_the_file(
         store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The follower read 8 MB a poll; a longer line (ingest takes up to 64 MB) held it there.
-    monkeypatch.setattr(follow, "BATCH_BYTES", follow.CHUNK)  # a poll's read: 64 MB now
+    monkeypatch.setattr(follow, "BATCH_BYTES", follow.CHUNK)  # a poll reads 32 MB now
     log = tmp_path / "events.jsonl"
     log.write_bytes(big_event(0, 9 * 1024 * 1024)[:-1])
     tail = follower(store, tmp_path, log)
