@@ -12,6 +12,8 @@ import hashlib
 import io
 import os
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -50,6 +52,11 @@ class Tail:
     lines: int = 0
     stats: SourceStats = field(default_factory=lambda: SourceStats("", "follow"))
     gone: bool = False  # no longer at a followed path (renamed away or deleted)
+    # Read and parsed while the follower rests (rows in `parser.buffer`), not stored yet: up to
+    # this offset and line, with these rejects. None: nothing waiting.
+    ahead_to: int | None = None
+    ahead_lines: int = 0
+    ahead_rejects: list[Reject] = field(default_factory=list)
 
 
 def _first_line(handle: BinaryIO) -> bytes | None:
@@ -81,26 +88,33 @@ class Follower:
     """Tails every file at the given paths (folders: every file inside) into the store."""
 
     def __init__(self, targets: list[tuple[Path, SourceStats]], writer: LiveWriter,
-                 policy: Policy, *, max_line: int = detect.MAX_LINE_BYTES) -> None:
+                 policy: Policy, *, max_line: int = detect.MAX_LINE_BYTES,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.targets, self.writer, self.policy = targets, writer, policy
         self.max_line = max_line  # as `ingest`: a longer line is rejected, the rest read on
         self.tails: dict[tuple[int, int], Tail] = {}
-        self.behind = False  # a poll stored a full batch of some file: more may be waiting
+        self.behind = False  # a file has a batch or more to read (or parsed ahead): write now
         self.closing = False  # the last poll: what a file no longer followed holds is spooled
+        self.clock = clock
 
     def run(self, stop: threading.Event, interval: float = 0.2) -> None:
         """Poll until `stop` is set, then read what is there one last time.
 
-        Once caught up, the next poll waits BACKOFF times as long as the batches written during
-        this one held the store (`LiveWriter.held`: this follower's, and a queue's if one is
-        collected too; the receiver paces its own imports), at least `interval`. A follower still
-        behind (a file with more than a batch to read) polls again at once, to catch up in
-        batches of BATCH_BYTES."""
+        Once caught up, the next write waits BACKOFF times as long as the batches written by the
+        last one held the store (`LiveWriter.held`: this follower's, and a queue's if one is
+        collected too; the receiver paces its own imports). Meanwhile the files are still read
+        every `interval` and their lines parsed ahead, so that a file truncated in place (logrotate's
+        copytruncate) loses none of what was written before. A follower behind (a file with a
+        batch or more to read) writes at once, to catch up in batches of BATCH_BYTES."""
+        due = self.clock()
         while not stop.is_set():
+            write = self.behind or self.clock() >= due
             before = self.writer.held
             self.behind = False
-            self.poll()
-            stop.wait(0 if self.behind else max(interval, BACKOFF * (self.writer.held - before)))
+            self.poll(write=write)
+            if write:
+                due = self.clock() + BACKOFF * (self.writer.held - before)
+            stop.wait(0 if self.behind else interval)
         self.closing = True
         self.poll()
         self.close()
@@ -110,8 +124,9 @@ class Follower:
             tail.handle.close()
         self.tails.clear()
 
-    def poll(self) -> int:
-        """Read every complete new line of every followed file; returns lines read."""
+    def poll(self, write: bool = True) -> int:
+        """Read every complete new line of every followed file and store them; returns lines
+        stored. With `write` False, parse them ahead for the next poll that writes."""
         seen: set[tuple[int, int]] = set()
         done = 0
         for target, stats in self.targets:
@@ -119,7 +134,7 @@ class Follower:
                 tail = self._tail_for(path, stats)
                 if tail is not None:
                     seen.add(tail.inode)
-                    done += self._read(tail)
+                    done += self._read(tail) if write else self._read_ahead(tail)
         for inode in [inode for inode in self.tails if inode not in seen]:
             gone = self.tails[inode]  # renamed away or deleted: finish it, then let it go
             gone.gone = True
@@ -199,16 +214,54 @@ class Follower:
 
     def _check_truncated(self, tail: Tail, size: int) -> Tail:
         first = _first_line(tail.handle) if size else None
-        if size >= tail.offset and first is not None and _identity(tail.inode, first) == tail.identity:
+        read_to = tail.offset if tail.ahead_to is None else tail.ahead_to
+        if size >= read_to and first is not None and _identity(tail.inode, first) == tail.identity:
             return tail
-        # Truncated (or rewritten in place): the content before is gone, start again at 0.
+        # Truncated (or rewritten in place): the content before is gone, start again at 0. What
+        # was parsed ahead of it is stored now (spooled if the store is busy: the file lost it).
+        if tail.ahead_to is not None:
+            self._store_ahead(tail, may_spool=True)
         tail.offset, tail.lines = 0, 0
+        if tail.ahead_to is not None:  # not even spooled: it goes with the file's next batch
+            tail.ahead_to, tail.ahead_lines = 0, 0
         if first is not None and first.strip():
             tail.identity = _identity(tail.inode, first)
         return tail
 
+    def _read_ahead(self, tail: Tail) -> int:
+        """Parse the complete lines after those parsed ahead already, to store later; 0."""
+        start = tail.offset if tail.ahead_to is None else tail.ahead_to
+        if start - tail.offset >= BATCH_BYTES:
+            self.behind = True  # a batch waits: write it now
+            return 0
+        tail.handle.seek(start)
+        data, _ = _batch_bytes(tail.handle)
+        end = data.rfind(b"\n") + 1
+        if end <= 0:
+            return 0  # nothing whole yet, or a line longer than a read: for the next write
+        lines = tail.lines if tail.ahead_to is None else tail.ahead_lines
+        rejects, tail.ahead_to, tail.ahead_lines = self._parse(tail, data[:end], start, lines)
+        tail.ahead_rejects += rejects
+        return 0
+
+    def _store_ahead(self, tail: Tail, may_spool: bool = False) -> int:
+        """Store what was parsed ahead (kept, and still ahead, if the store is busy)."""
+        assert tail.ahead_to is not None
+        rejects, tail.ahead_rejects = tail.ahead_rejects, []
+        return self._store(tail, rejects, tail.ahead_to, tail.ahead_lines, keep=True,
+                           may_spool=may_spool)
+
     def _read(self, tail: Tail, to_end: bool = False) -> int:
-        """Parse the complete lines after the checkpoint and store them with the new checkpoint."""
+        """Parse the complete lines after the checkpoint and store them with the new checkpoint
+        (what was parsed ahead first)."""
+        done = 0
+        if tail.ahead_to is not None:
+            done = self._store_ahead(tail)
+            if tail.ahead_to is not None:
+                return done  # the store is busy: kept for the next write
+        return done + self._read_now(tail, to_end)
+
+    def _read_now(self, tail: Tail, to_end: bool) -> int:
         tail.handle.seek(tail.offset)
         data, at_end = _batch_bytes(tail.handle)
         end = len(data) if to_end and at_end else data.rfind(b"\n") + 1
@@ -221,7 +274,7 @@ class Follower:
             end = len(data)
         if end <= 0:
             return 0
-        rejects, offset, line = self._parse(tail, data[:end])
+        rejects, offset, line = self._parse(tail, data[:end], tail.offset, tail.lines)
         return self._store(tail, rejects, offset, line)
 
     def _long_line(self, tail: Tail, head: bytes, to_end: bool) -> bytes:
@@ -248,27 +301,39 @@ class Follower:
         self._store(tail, [too_long], tail.offset + size, tail.lines + 1)
         return b""
 
-    def _store(self, tail: Tail, rejects: list[Reject], offset: int, line: int) -> int:
-        """Write what was parsed with the checkpoint it reaches; the lines done (0 if busy)."""
+    def _store(self, tail: Tail, rejects: list[Reject], offset: int, line: int, *,
+               keep: bool = False, may_spool: bool = False) -> int:
+        """Write what was parsed with the checkpoint it reaches; the lines done (0 if busy).
+
+        While the store is busy a followed file still holds the lines for the next poll, or the
+        next run, to read again; rows parsed ahead are `keep`t instead (their file may be
+        truncated meanwhile). A file no longer followed does not hold them once this follower
+        stops, nor one truncated: spooled then."""
         point = Checkpoint(tail.identity, tail.offset, offset, line)
         batch = Batch(tail.stats.name, tail.fmt, tail.parser.table, [], rejects, point)
         batch.rows, tail.parser.buffer.rows = tail.parser.buffer.rows, []
         try:
-            # A followed file still holds the lines for the next poll, or the next run, to read
-            # again; a file no longer followed does not, once this follower stops: spooled then.
-            self.writer.write(batch, tail.stats, may_spool=self.closing and tail.gone)
+            self.writer.write(batch, tail.stats,
+                              may_spool=may_spool or (self.closing and tail.gone))
         except StoredNothing:
-            return 0  # the file still holds the lines: read them again once the store is free
+            if keep:
+                tail.parser.buffer.rows = batch.rows + tail.parser.buffer.rows
+                tail.ahead_rejects = rejects + tail.ahead_rejects
+            return 0
         done = line - tail.lines
         tail.offset, tail.lines = offset, line
+        if keep:
+            tail.ahead_to, tail.ahead_lines = None, 0
         return done
 
-    def _parse(self, tail: Tail, data: bytes) -> tuple[list[Reject], int, int]:
-        """The rows and rejects of complete lines, read as `ingest` reads a file's lines (split
-        at line ends only, byte-order marks and blank lines skipped, the same reasons)."""
+    def _parse(self, tail: Tail, data: bytes, offset: int, line: int,
+               ) -> tuple[list[Reject], int, int]:
+        """The rows and rejects of complete lines from `offset` (after `line` lines), read as
+        `ingest` reads a file's lines (split at line ends only, byte-order marks and blank lines
+        skipped, the same reasons)."""
         rejects: list[Reject] = []
-        records = detect.Records(io.BytesIO(data), document=False, offset=tail.offset,
-                                 line=tail.lines, max_line=self.max_line)
+        records = detect.Records(io.BytesIO(data), document=False, offset=offset,
+                                 line=line, max_line=self.max_line)
         for value, where in records:
             if isinstance(value, detect.Failed):
                 rejects.append(Reject(str(tail.path), where.line, value.reason,
