@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -18,11 +19,27 @@ from queries import Store
 TRACE = "5b8efff798038103d269b633813fc60c"
 
 
+_started: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_collector_left() -> Iterator[None]:
+    """A test that fails before it stops its `collect` must not leave it running."""
+    yield
+    while _started:
+        process = _started.pop()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
 def collect(args: list[str], home: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "BACKROOM_HOME": str(home)}
-    return subprocess.Popen([sys.executable, "-m", "console.cli", "collect", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                            cwd=Path(__file__).resolve().parents[1])
+    process = subprocess.Popen([sys.executable, "-m", "console.cli", "collect", *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                               cwd=Path(__file__).resolve().parents[1])
+    _started.append(process)
+    return process
 
 
 def spans_body(count: int) -> bytes:

@@ -258,16 +258,18 @@ def test_acknowledged_spans_survive_a_crash_of_the_receiver(tmp_path: Path) -> N
     cwd = Path(__file__).resolve().parents[1]
     process = subprocess.Popen([*command, "--otlp-http", "127.0.0.1:0"], stderr=subprocess.PIPE,
                                stdout=subprocess.PIPE, env=env, cwd=cwd)
-    assert process.stderr is not None
-    port = int(process.stderr.readline().decode().rsplit(":", 1)[1].split("/")[0])
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    for batch in range(4):
-        connection.request("POST", "/v1/traces", otlp_json(100, prefix=str(batch + 1)),
-                           {"Content-Type": "application/json"})
-        response = connection.getresponse()
-        assert (response.status, response.read()) == (200, b"{}")
-    process.kill()  # no shutdown flush: only what was durable before each answer remains
-    process.communicate(timeout=30)
+    try:
+        assert process.stderr is not None
+        port = int(process.stderr.readline().decode().rsplit(":", 1)[1].split("/")[0])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for batch in range(4):
+            connection.request("POST", "/v1/traces", otlp_json(100, prefix=str(batch + 1)),
+                               {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            assert (response.status, response.read()) == (200, b"{}")
+    finally:  # also when an answer was wrong: no receiver left running after the test
+        process.kill()  # no shutdown flush: only what was durable before each answer remains
+        process.communicate(timeout=30)
     follow = tmp_path / "empty.jsonl"
     follow.write_bytes(b"")
     rerun = subprocess.run([*command, "--follow", str(follow), "--once"], capture_output=True,
