@@ -67,15 +67,18 @@ def _first_line(handle: BinaryIO) -> bytes | None:
     return head[: end + 1] if end >= 0 else (head if len(head) == _FIRST_LINE else None)
 
 
-def _batch_bytes(handle: BinaryIO) -> tuple[bytes, bool]:
-    """Up to BATCH_BYTES from where `handle` stands, and whether they reach the file's end."""
+def _batch_bytes(handle: BinaryIO, limit: int | None = None) -> tuple[bytes, bool]:
+    """Up to `limit` (BATCH_BYTES) bytes from where `handle` stands, and whether they reach the
+    file's end."""
+    limit = BATCH_BYTES if limit is None else limit
     parts: list[bytes] = []
     size = 0
-    while size < BATCH_BYTES:
-        piece = handle.read(CHUNK)
+    while size < limit:
+        wanted = min(CHUNK, limit - size)
+        piece = handle.read(wanted)
         parts.append(piece)
         size += len(piece)
-        if len(piece) < CHUNK:
+        if len(piece) < wanted:
             return b"".join(parts), True
     return b"".join(parts), False
 
@@ -235,7 +238,9 @@ class Follower:
             self.behind = True  # a batch waits: write it now
             return 0
         tail.handle.seek(start)
-        data, _ = _batch_bytes(tail.handle)
+        # what waits, with what is read now, stays within one batch; more than that: write now
+        data, at_end = _batch_bytes(tail.handle, BATCH_BYTES - (start - tail.offset))
+        self.behind = self.behind or not at_end
         end = data.rfind(b"\n") + 1
         if end <= 0:
             return 0  # nothing whole yet, or a line longer than a read: for the next write

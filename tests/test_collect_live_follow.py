@@ -380,3 +380,20 @@ def test_a_follower_behind_reads_on_at_once_in_batches_of_batch_bytes(
         batches = cursor.execute("SELECT count(*) FROM ingest_log").fetchone()[0]
         sizes = cursor.execute("SELECT max(offset_to - offset_from) FROM ingest_log").fetchone()[0]
     assert batches == behind + 1 and sizes <= 1024 and stored_ids(store) == expected(range(40))
+
+
+def test_lines_parsed_ahead_stay_within_one_batch(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(follow, "CHUNK", 256)
+    monkeypatch.setattr(follow, "BATCH_BYTES", 1024)
+    log = tmp_path / "events.jsonl"
+    tail = follower(store, tmp_path, log)
+    append(log, range(40))  # about 6 kB written while the follower rests
+    for _ in range(5):
+        tail.poll(write=False)
+    (waiting,) = tail.tails.values()
+    assert waiting.ahead_to is not None and 0 < waiting.ahead_to - waiting.offset <= 1024
+    assert tail.behind  # a batch waits: the next poll writes
+    while tail.poll():
+        pass
+    assert stored_ids(store) == expected(range(40))
