@@ -7,7 +7,7 @@ import hashlib
 import os
 import re
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -269,9 +269,10 @@ class Records:
 
     def __init__(
         self, handle: BinaryIO, *, document: bool, offset: int = 0, line: int = 0,
-        max_line: int = MAX_LINE_BYTES,
+        max_line: int = MAX_LINE_BYTES, decode: Callable[[bytes], Any] = orjson.loads,
     ) -> None:
         self.handle, self.document, self.max_line = handle, document, max_line
+        self.decode = decode  # a line's text as a value (the parser's `decode`)
         self.offset = offset  # bytes consumed so far
         self.line = line  # lines consumed so far
 
@@ -287,7 +288,7 @@ class Records:
             yield Failed(f"corrupt gzip stream after this point: {exc}"), where
 
     def _parsed_lines(self) -> Iterator[tuple[Any, Where]]:
-        readline, limit, loads = self.handle.readline, self.max_line + 1, orjson.loads
+        readline, limit, loads = self.handle.readline, self.max_line + 1, self.decode
         while data := readline(limit):
             start = self.offset
             self.offset += len(data)

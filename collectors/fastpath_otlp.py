@@ -65,7 +65,7 @@ _LINK = r'\{"traceId":"[0-9a-fA-F]{32}","spanId":"[0-9a-fA-F]{16}"\}'
 
 
 def _names(names: dict[str, int], prefix: str) -> str:
-    """WHEN clauses naming each enum value, with and without its prefix (otlp._enum)."""
+    """WHEN clauses naming each enum value, with and without its prefix (otlp.enum_value)."""
     whens = [f"WHEN {literal(name)} THEN {value}" for name, value in names.items()]
     whens += [f"WHEN {literal(name.removeprefix(prefix))} THEN {value}"
               for name, value in names.items() if name.startswith(prefix)]

@@ -338,7 +338,7 @@ class Follower:
         skipped, the same reasons)."""
         rejects: list[Reject] = []
         records = detect.Records(io.BytesIO(data), document=False, offset=offset,
-                                 line=line, max_line=self.max_line)
+                                 line=line, max_line=self.max_line, decode=tail.parser.decode)
         for value, where in records:
             if isinstance(value, detect.Failed):
                 rejects.append(Reject(str(tail.path), where.line, value.reason,

@@ -20,7 +20,7 @@ from collectors import spool as spooling
 from collectors.cloudevents import EventsParser
 from collectors.detect import Records
 from collectors.filerun import FileRun
-from collectors.otlp import OtlpParser
+from collectors.otlp_typed import TypedOtlpParser
 from collectors.parallel import CHUNK_BYTES, PARALLEL_BYTES, Workers
 from collectors.rabbitmq_dump import DlqDumpParser
 from collectors.reports import FileReport, IngestReport, ProgressInfo
@@ -69,7 +69,7 @@ def make_parser(fmt: str, source: str, policy: Policy, *, seen_at: int | None = 
     from collectors.sqs_dlq import SqsDlqParser
 
     if fmt == detect.OTLP:
-        return OtlpParser(source, policy)
+        return TypedOtlpParser(source, policy)
     if fmt == detect.JAEGER:
         return JaegerParser(source, policy)
     if fmt == detect.EVENTS:
@@ -255,8 +255,8 @@ class FileIngest:
         document = resume is None and detect.is_document(head)
         with detect.open_binary(run.path) as handle:
             handle.seek(start)
-            records = Records(handle, document=document, max_line=self.max_line)
-            records.offset, records.line = start, lines
+            records = Records(handle, document=document, offset=start, line=lines,
+                              max_line=self.max_line, decode=parser.decode)
             self._consume(units, run, parser, records)
 
     def _parallel(self, path: Path, start: int, head: bytes) -> bool:

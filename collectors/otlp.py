@@ -29,7 +29,7 @@ SPAN_KINDS = {
 STATUS_CODES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _INT64 = (-(2**63), 2**64 - 1)  # intValue is int64; accept uint64 too rather than lose it
-_LOWER_HEX = "0123456789abcdef"
+LOWER_HEX = "0123456789abcdef"
 _OTHER_SIGNALS = {
     "resourceLogs": "logs", "resourceMetrics": "metrics", "resourceProfiles": "profiles",
 }
@@ -58,14 +58,14 @@ def normalise_id(value: Any, size: int, field: str) -> str:
     return hex_id
 
 
-def _parent_id(value: Any) -> str | None:
+def parent_id(value: Any) -> str | None:
     """The parent span id; missing, empty or all-zero means a root span."""
     if value is None or (isinstance(value, str) and value.strip("0 ") == ""):
         return None
     return normalise_id(value, 8, "parentSpanId")
 
 
-def _enum(value: Any, names: dict[str, int], short_prefix: str) -> int | None:
+def enum_value(value: Any, names: dict[str, int], short_prefix: str) -> int | None:
     """An OTLP enum from its integer, numeric string or name (with or without the prefix)."""
     if isinstance(value, bool):
         return None
@@ -80,7 +80,7 @@ def _enum(value: Any, names: dict[str, int], short_prefix: str) -> int | None:
     return None
 
 
-def _int_value(value: Any) -> Any:
+def int_value(value: Any) -> Any:
     """intValue as an int (from a decimal string or number); out of range or junk kept as is."""
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
@@ -102,7 +102,7 @@ def any_value(value: Any) -> Any:
         if key == "stringValue" or key == "boolValue" or key == "bytesValue":
             return inner
         if key == "intValue":
-            return _int_value(inner)
+            return int_value(inner)
         if key == "doubleValue":
             return inner  # numbers, or the strings "NaN" / "Infinity" kept as text
         if key == "arrayValue":
@@ -159,7 +159,7 @@ def _span_events(span: dict[str, Any]) -> list[dict[str, Any]]:
     return events
 
 
-def _link_id(value: Any, size: int, field: str) -> Any:
+def link_id(value: Any, size: int, field: str) -> Any:
     try:
         return normalise_id(value, size, field)
     except BadRecord:
@@ -171,8 +171,8 @@ def _links(span: dict[str, Any]) -> list[dict[str, Any]]:
     for link in _list(span, "links"):
         if isinstance(link, dict):
             links.append({
-                "trace_id": _link_id(link.get("traceId"), 16, "traceId"),
-                "span_id": _link_id(link.get("spanId"), 8, "spanId"),
+                "trace_id": link_id(link.get("traceId"), 16, "traceId"),
+                "span_id": link_id(link.get("spanId"), 8, "spanId"),
                 "attributes": _attributes(link),
             })
     return links
@@ -247,14 +247,14 @@ class OtlpParser(CorrelatingParser):
         get = span.get
         trace_id, span_id, parent = get("traceId"), get("spanId"), get("parentSpanId")
         if not (type(trace_id) is str and len(trace_id) == 32
-                and not trace_id.strip(_LOWER_HEX) and trace_id.strip("0")):
+                and not trace_id.strip(LOWER_HEX) and trace_id.strip("0")):
             trace_id = normalise_id(trace_id, 16, "traceId")
         if not (type(span_id) is str and len(span_id) == 16
-                and not span_id.strip(_LOWER_HEX) and span_id.strip("0")):
+                and not span_id.strip(LOWER_HEX) and span_id.strip("0")):
             span_id = normalise_id(span_id, 8, "spanId")
         if parent is not None and not (type(parent) is str and len(parent) == 16
-                                       and not parent.strip(_LOWER_HEX) and parent.strip("0")):
-            parent = _parent_id(parent)
+                                       and not parent.strip(LOWER_HEX) and parent.strip("0")):
+            parent = parent_id(parent)
         start, end = get("startTimeUnixNano"), get("endTimeUnixNano")
         start = (int(start[:-3]) if type(start) is str and len(start) == 19 and start.isdecimal()
                  and start[0] != "0" else micros_from_nanos(start))
@@ -262,19 +262,19 @@ class OtlpParser(CorrelatingParser):
                and end[0] != "0" else micros_from_nanos(end))
         kind = get("kind", 0)
         if not (type(kind) is int and 0 <= kind <= 255):
-            kind = _enum(kind, SPAN_KINDS, "SPAN_KIND_")
+            kind = enum_value(kind, SPAN_KINDS, "SPAN_KIND_")
         status = get("status")
         code: int | None
         message: str | None
         if not isinstance(status, dict) or not status:
             code, message = 0, None  # missing, {} (the usual) or not an object: unset
         else:
-            code = _enum(status.get("code", 0), STATUS_CODES, "STATUS_CODE_")
+            code = enum_value(status.get("code", 0), STATUS_CODES, "STATUS_CODE_")
             message = _str(status.get("message")) or None
         name = get("name")
         attributes = flatten(get("attributes"))
         sources = {"attributes": attributes, "resource": resource.attributes}
-        return _new_row(SpanRow, (
+        return new_row(SpanRow, (
             trace_id,
             span_id,
             parent,
@@ -299,7 +299,7 @@ class OtlpParser(CorrelatingParser):
 
 # SpanRow(...) runs the NamedTuple's __new__ in Python, a frame of 18 arguments for every span;
 # tuple.__new__ makes the same SpanRow in C (2% of the instructions that parsing a span takes).
-_new_row = tuple.__new__
+new_row = tuple.__new__
 
 
 def _json_list(items: list[Any]) -> bytes:

@@ -102,7 +102,8 @@ def parse_piece(job: Job, start: int, end: int | None) -> Piece:
     with job.path.open("rb") as handle:
         handle.seek(start)
         piece = cast(BinaryIO, _Slice(handle, end))  # Records only calls readline
-        records = detect.Records(piece, document=False, offset=start, max_line=job.max_line)
+        records = detect.Records(piece, document=False, offset=start, max_line=job.max_line,
+                                 decode=parser.decode)
         batches = list(gather(parser, records, source, job.ingest_id, job.batch_rows,
                               job.batch_bytes))
     return Piece(batches, records.line)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
@@ -326,6 +326,9 @@ class Parser(abc.ABC):
     """Base of the per-file format parsers: gathers rows into a buffer and builds rejects."""
 
     table: Table
+    # How a line's text becomes the value `feed` takes (`detect.Records` calls it; it raises
+    # orjson.JSONDecodeError for a line that is not JSON).
+    decode: Callable[[bytes], Any] = staticmethod(orjson.loads)
 
     def __init__(self, source: str) -> None:
         self.source = source
