@@ -255,3 +255,28 @@ async def test_the_sla_breaches_show_every_kept_column_on_screen_and_cut_the_hop
             assert "…" in shown
         else:
             assert all(hop in shown for hop in hops)
+
+
+@pytest.mark.parametrize(("size", "rules", "groups"), [
+    ((80, 24), ["rule", "open"], ["count", "queue"]),
+    ((100, 30), ["rule", "open", "closed", "p95"], ["count", "reason", "queue"]),
+    ((120, 30), ["rule", "open"], ["count", "queue"]),
+    # the sample error tells apart two groups of one reason and queue: it goes after last seen
+    ((200, 48), ["rule", "open", "closed", "met", "p95"], ["count", "reason", "queue", "error"]),
+    ((250, 48), ["rule", "open", "closed", "met", "p95"],
+     ["count", "reason", "queue", "last seen", "error"]),
+])
+async def test_the_overview_panels_leave_out_whole_columns_rather_than_cut_one_at_the_edge(
+        estate: Path, size: tuple[int, int], rules: list[str], groups: list[str]) -> None:
+    """At 100 columns the lower panels cut p95's header to "p" and last seen's to "la" at their
+    edge; now the columns least needed go, and every column kept is whole on screen."""
+    app = create_app(estate, now=NOW, live=None)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        for table_id, expected in (("#rules", rules), ("#groups", groups)):
+            table = app.screen.query_one(table_id, RowsTable)
+            assert table.row_count > 0
+            header = table.render_line(0).text
+            assert [label.strip() for label in re.split(r"\s{2,}", header.strip())] == expected
+            if expected[-1] != "error":  # a free-text last column may run on, to scroll to
+                assert table.virtual_size.width <= table.scrollable_content_region.width

@@ -33,10 +33,15 @@ TILES = {
     "refund failure rate": ("refunds", "refunds failed / issued, hourly", "sla"),
     "store sync latency p95": ("sync", "POS event → middleware, hourly p95", "inventory"),
 }
-RULE_COLUMNS = (Col("rule", "rule"), Col("open", "open", 6), Col("closed", "closed", 7), Col("met", "met", 6),
-                Col("p95", "p95", 8))
-GROUP_COLUMNS = (Col("count", "count", 6), Col("reason", "reason", 14), Col("queue", "queue", 18),
-                 Col("last seen", "last", 14), Col("error", "error"))
+# In a narrow panel the columns an on-call engineer needs least go first, whole, rather than be
+# cut at the panel's edge ("p" of p95, "1h 2" of 1h 26m): the rules' met and closed counts, then
+# p95 (open breaches stay); the groups' last seen, the sample error, then the reason (count and
+# queue stay; enter opens the group, with all of them).
+RULE_COLUMNS = (Col("rule", "rule"), Col("open", "open", 6), Col("closed", "closed", 7, spare=2),
+                Col("met", "met", 6, spare=1), Col("p95", "p95", 8, spare=3))
+GROUP_COLUMNS = (Col("count", "count", 6), Col("reason", "reason", 14, spare=3),
+                 Col("queue", "queue", 18),
+                 Col("last seen", "last", 14, spare=1), Col("error", "error", spare=2))
 
 
 class OverviewScreen(DataScreen):
