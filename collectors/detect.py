@@ -6,6 +6,8 @@ import gzip
 import hashlib
 import os
 import re
+import shutil
+import tempfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -201,6 +203,32 @@ def is_gzip(path: Path) -> bool:
     """Whether the file is gzip (by magic number), which can only be read from its start."""
     with path.open("rb") as handle:
         return handle.read(2) == _GZIP_MAGIC
+
+
+# Unpacking a gzip file stops when the disk would be left with less than this.
+UNPACK_RESERVE = 1024 * 1024 * 1024
+_UNPACK_CHUNK = 8 * 1024 * 1024
+
+
+def unpacked(path: Path, folder: Path) -> Path | None:
+    """A gzip file's content in a hidden temporary file in `folder`, for DuckDB's own readers
+    (the caller removes it); None when the stream is corrupt or the disk would run short (the
+    Python path reads the gzip file itself then, as before)."""
+    fd, name = tempfile.mkstemp(prefix=".backroom-unpacked-", suffix=".jsonl", dir=folder)
+    target, whole = Path(name), False
+    try:
+        with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as source:
+            while chunk := source.read(_UNPACK_CHUNK):
+                out.write(chunk)
+                if shutil.disk_usage(folder).free < UNPACK_RESERVE:
+                    return None
+        whole = True
+        return target
+    except (OSError, EOFError, zlib.error):  # gzip.BadGzipFile is an OSError
+        return None
+    finally:
+        if not whole:
+            target.unlink(missing_ok=True)
 
 
 def identity_of(path: Path) -> str:

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from collectors import detect
-from collectors.ingest import make_parser
 from collectors.live import BACKOFF, Batch, Checkpoint, LiveWriter, SourceStats, StoredNothing
+from collectors.parsers import make_parser
 from collectors.rows import Parser
 from collectors.text import excerpt
 from queries import ingest as log

@@ -95,7 +95,7 @@ class _Slice:
 
 def parse_piece(job: Job, start: int, end: int | None) -> Piece:
     """Parse one piece of the file in a worker, as the one-process path parses the whole file."""
-    from collectors.ingest import make_parser  # the driver imports this module
+    from collectors.parsers import make_parser
 
     source = str(job.path)
     parser = make_parser(job.fmt, source, job.policy, seen_at=job.seen_at)

@@ -67,6 +67,10 @@ class Units:
             self._cursor.execute("COMMIT")
             self._cursor.execute("BEGIN TRANSACTION")
 
+    def release(self) -> None:
+        """Commit what the open unit holds and let go of the store (the next unit attaches it)."""
+        self._close(None, None, None)
+
     def rollback(self) -> None:
         """Undo what the open unit holds and go on in a new one, keeping the attachment."""
         if self._cursor is not None:
