@@ -214,7 +214,10 @@ def unpacked(path: Path, folder: Path) -> Path | None:
     """A gzip file's content in a hidden temporary file in `folder`, for DuckDB's own readers
     (the caller removes it); None when the stream is corrupt or the disk would run short (the
     Python path reads the gzip file itself then, as before)."""
-    fd, name = tempfile.mkstemp(prefix=".backroom-unpacked-", suffix=".jsonl", dir=folder)
+    try:
+        fd, name = tempfile.mkstemp(prefix=".backroom-unpacked-", suffix=".jsonl", dir=folder)
+    except OSError:
+        return None
     target, whole = Path(name), False
     try:
         with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as source:

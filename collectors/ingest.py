@@ -191,12 +191,15 @@ class FileIngest:
             return run.path, None
         units.release()  # and the log's start row is committed
         copy = detect.unpacked(run.path, self.store.path.parent)
-        layout = fastpath.usable(copy, head, self.policy) if copy is not None else None
-        if copy is None or layout is None:
-            if copy is not None:
-                copy.unlink()
+        if copy is None:
             return run.path, None
-        return copy, layout
+        layout = None
+        try:
+            layout = fastpath.usable(copy, head, self.policy)
+        finally:
+            if layout is None:
+                copy.unlink(missing_ok=True)
+        return (copy, layout) if layout is not None else (run.path, None)
 
     def _fast_from(self, units: Units, run: FileRun, data: Path, layout: fastpath.Layout,
                    ) -> bool:

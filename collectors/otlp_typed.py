@@ -6,12 +6,12 @@ same text into the structs below, skipping the members backroom does not read: 2
 against orjson's 5.3, and reading the structs' fields costs less than `dict.get`.
 
 A shortcut, never a second opinion. `decode` gives `Traces` only when the line is valid UTF-8
-and every member read has the type the usual shape has; `rows` (called by `OtlpParser.feed`)
-makes the rows the general path would make and raises `Unusual` at anything else: a span the
-general path would reject or an id it would normalise, legacy or Tempo names, an AnyValue with
-more than one value member, a number beyond int64 where an int is read. The line is then parsed
-again with orjson and goes the general way, so its rows and rejects are the general path's
-(tests/test_otlp_typed.py compares both paths on quirky and on random lines).
+and every member read has the type the usual shape has; `TypedOtlpParser` makes the rows the
+general path would make (ids in upper case or base64 normalised alike) and gives up at anything
+else: a span the general path would reject, legacy or Tempo names, an AnyValue with more than
+one value member, a number beyond int64 where an int is read. The line is then parsed again
+with orjson and goes the general way, so its rows and rejects are the general path's
+(tests/test_otlp_typed.py compares both paths on quirky, random and damaged lines).
 
 One difference stays, in a member backroom does not read: orjson refuses a number beyond a
 double (`1e400`) anywhere in a line, msgspec only where it reads it. Such a line's spans are
