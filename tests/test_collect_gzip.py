@@ -136,3 +136,27 @@ def test_the_unpacked_copy_is_removed_when_the_ingest_is_interrupted(
         ingest_paths(Store.at(tmp_path / "store.duckdb"), [source], policy=policy)
 
     assert len(seen) == 1 and not seen[0].exists() and leftovers(tmp_path) == []
+
+
+def test_a_gzip_file_in_a_followed_folder_is_named_as_not_followed_and_nothing_rejected(
+        tmp_path: Path, policy: Policy) -> None:
+    """logrotate's `compress` leaves `app.log.1.gz` beside the live file: the follower read its
+    bytes as a binary format it did not know ("OTLP protobuf ... not supported")."""
+    from collectors.follow import Follower
+    from collectors.live import LiveWriter, SourceStats
+    from collectors.spool import Spool
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "app.log").write_bytes(b"".join(event(n) + b"\n" for n in range(1, 6)))
+    messy_gzip(folder / "app.log.1.gz")
+    store = Store.at(tmp_path / "store.duckdb")
+    stats = SourceStats(f"follow {folder}", "follow")
+    tail = Follower([(folder, stats)], LiveWriter(store, Spool(tmp_path / "spool")), policy)
+
+    assert tail.poll() == 5
+
+    assert stats.error == (f"{folder / 'app.log.1.gz'}: gzip-compressed, so not followed (a "
+                           f"rotated log?); 'backroom ingest {folder / 'app.log.1.gz'}' reads it once")
+    with store.reading() as cursor:
+        assert cursor.execute("SELECT count(*) FROM rejects").fetchone() == (0,)
