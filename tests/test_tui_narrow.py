@@ -280,3 +280,18 @@ async def test_the_overview_panels_leave_out_whole_columns_rather_than_cut_one_a
             assert [label.strip() for label in re.split(r"\s{2,}", header.strip())] == expected
             if expected[-1] != "error":  # a free-text last column may run on, to scroll to
                 assert table.virtual_size.width <= table.scrollable_content_region.width
+
+
+async def test_on_80_columns_the_journey_s_sla_rules_keep_elapsed_and_within(estate: Path) -> None:
+    """The slowest hop was kept whole at 44 cells and elapsed, within and took left out, so a rule
+    read "met –"; now the hop's time goes first and the hop is cut to fit."""
+    log = MessageLog()
+    app = create_app(estate, search="#1129", now=NOW, live=None)
+    async with app.run_test(size=(80, 24), message_hook=log) as pilot:
+        await log.wait_for(JourneyLoaded)
+        await settle(pilot)
+        table = app.screen.query_one("#sla", RowsTable)
+        assert table.row_count > 0
+        header = [label.strip() for label in re.split(r"\s{2,}", table.render_line(0).text.strip())]
+        assert header[:4] == ["rule", "status", "elapsed", "within"]
+        assert all(row.cells[2].plain and row.cells[3].plain for row in table._visible)
