@@ -205,7 +205,8 @@ def is_gzip(path: Path) -> bool:
         return handle.read(2) == _GZIP_MAGIC
 
 
-# Unpacking a gzip file stops when the disk would be left with less than this.
+# Unpacking a gzip file stops when the disk would keep less than this free beyond as much again
+# as the content unpacked so far (room for the store to grow by it).
 UNPACK_RESERVE = 1024 * 1024 * 1024
 _UNPACK_CHUNK = 8 * 1024 * 1024
 
@@ -218,12 +219,13 @@ def unpacked(path: Path, folder: Path) -> Path | None:
         fd, name = tempfile.mkstemp(prefix=".backroom-unpacked-", suffix=".jsonl", dir=folder)
     except OSError:
         return None
-    target, whole = Path(name), False
+    target, whole, written = Path(name), False, 0
     try:
         with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as source:
             while chunk := source.read(_UNPACK_CHUNK):
                 out.write(chunk)
-                if shutil.disk_usage(folder).free < UNPACK_RESERVE:
+                written += len(chunk)
+                if shutil.disk_usage(folder).free < UNPACK_RESERVE + written:
                     return None
         whole = True
         return target

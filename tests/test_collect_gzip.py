@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import pytest
@@ -21,6 +21,12 @@ EVENTS = ("event_id, source, type, state, system, channel, order_id, order_name,
 REJECTS = "source, line, byte_offset, reason, excerpt"
 LOG = ("source, format, identity, offset_from, offset_to, lines, rows_written::VARCHAR, rejects, "
        "skipped_duplicates, finished_at IS NOT NULL")
+
+
+class Usage(NamedTuple):  # what shutil.disk_usage gives
+    total: int
+    used: int
+    free: int
 
 
 @pytest.fixture
@@ -160,3 +166,22 @@ def test_a_gzip_file_in_a_followed_folder_is_named_as_not_followed_and_nothing_r
                            f"rotated log?); 'backroom ingest {folder / 'app.log.1.gz'}' reads it once")
     with store.reading() as cursor:
         assert cursor.execute("SELECT count(*) FROM rejects").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(("spare", "unpacked"), [(-1, False), (8 * 1024 * 1024, True)])
+def test_unpacking_keeps_room_for_the_store_to_grow_by_the_content(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spare: int, unpacked: bool) -> None:
+    """A disk cannot be filled here: its free space is what `shutil.disk_usage` reads, so the
+    reading is given. Unpacking must leave 1 GiB free beyond as much again as the content."""
+    source = messy_gzip(tmp_path / "events.jsonl.gz")
+    size = len(gzip.decompress(source.read_bytes()))
+    free = detect.UNPACK_RESERVE + size + spare
+    monkeypatch.setattr(detect.shutil, "disk_usage",
+                        lambda folder: Usage(total=free * 2, used=free, free=free))
+
+    copy = detect.unpacked(source, tmp_path)
+
+    assert (copy is not None) == unpacked
+    assert leftovers(tmp_path) == ([copy] if copy is not None else [])
+    if copy is not None:
+        assert copy.read_bytes() == gzip.decompress(source.read_bytes())
