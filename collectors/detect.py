@@ -187,13 +187,13 @@ def preflight(files: Sequence[Path]) -> None:
 HEAD_BYTES = 64 * 1024
 MAX_LINE_BYTES = 64 * 1024 * 1024  # OTLP/HTTP's recommended body limit; longer lines are rejected
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
-_GZIP_MAGIC = b"\x1f\x8b"
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def open_binary(path: Path) -> BinaryIO:
     """The file's bytes, transparently decompressed when it is gzip (by magic number, not name)."""
     handle = path.open("rb")
-    if handle.peek(2)[:2] == _GZIP_MAGIC:
+    if handle.peek(2)[:2] == GZIP_MAGIC:
         handle.close()
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return handle
@@ -202,7 +202,7 @@ def open_binary(path: Path) -> BinaryIO:
 def is_gzip(path: Path) -> bool:
     """Whether the file is gzip (by magic number), which can only be read from its start."""
     with path.open("rb") as handle:
-        return handle.read(2) == _GZIP_MAGIC
+        return handle.read(2) == GZIP_MAGIC
 
 
 # Unpacking a gzip file stops when the disk would keep less than this free beyond as much again

@@ -29,7 +29,6 @@ from queries.ingest import Reject
 from queries.policy import Policy
 
 CHUNK = 8 * 1024 * 1024  # bytes read at a time
-_GZIP = b"\x1f\x8b"
 # Bytes of one file read into one batch, about what `ingest` puts in one (61,440 rows): a
 # batch's cost is mostly fixed on a large store, so a follower that fell behind catches up in
 # few of them. 200 MB of events read by `collect --follow --once` into a new store: 25.1 s and
@@ -184,7 +183,7 @@ class Follower:
         except OSError as exc:
             stats.error = f"cannot read {path}: {(exc.strerror or str(exc)).lower()}"
             return None
-        if handle.read(2) == _GZIP:  # logrotate's `compress`: a finished copy, nothing to follow
+        if handle.read(2) == detect.GZIP_MAGIC:  # logrotate's `compress`: a finished copy
             handle.close()
             stats.error = (f"{path}: gzip-compressed, so not followed (a rotated log?); "
                            f"'backroom ingest {path}' reads it once")

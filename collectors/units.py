@@ -89,7 +89,7 @@ class Units:
         self._batches += 1
         if self._batches >= commit_every and (
                 whole_groups(self._rows) or self._batches >= 2 * commit_every):
-            self._close(None, None, None)
+            self.release()
             return True
         return False
 
