@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -155,10 +156,12 @@ def unreadable(path: Path, exc: OSError) -> SourceUnreadable:
 def expand(paths: Sequence[Path], skip: Sequence[Path] = ()) -> list[Path]:
     """Files to read: files as given, folders walked recursively in sorted order.
 
-    Inside folders, hidden entries and the files in `skip` (the store itself and its WAL,
-    when someone ingests the folder that holds it) are left out.
+    Inside folders, hidden entries, the files in `skip` (the store itself and its WAL, when
+    someone ingests the folder that holds it) and what is not a file (a named pipe, which would
+    hold the ingest until something writes to it; a socket; a device) are left out. A link that
+    leads nowhere stays in, so that `preflight` names it.
     """
-    skipped = {path.resolve() for path in skip}
+    skipped = {_real(path) for path in skip}
     files: list[Path] = []
     for given in paths:
         path = Path(given)
@@ -166,7 +169,8 @@ def expand(paths: Sequence[Path], skip: Sequence[Path] = ()) -> list[Path]:
             for root, dirs, names in os.walk(path):
                 dirs[:] = sorted(name for name in dirs if not name.startswith("."))
                 found = (Path(root) / name for name in sorted(names) if not name.startswith("."))
-                files += [file for file in found if file.resolve() not in skipped]
+                files += [file for file in found
+                          if _real(file) not in skipped and not is_special(file)]
         elif path.exists():
             files.append(path)
         else:
@@ -174,9 +178,26 @@ def expand(paths: Sequence[Path], skip: Sequence[Path] = ()) -> list[Path]:
     return files
 
 
+def _real(path: Path) -> str:
+    # Path.resolve raises on a symbolic link loop (Python 3.11); realpath gives the path back.
+    return os.path.realpath(path)
+
+
+def is_special(path: Path) -> bool:
+    """Whether `path` is there but is no regular file (a named pipe, socket or device)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False  # not there, or a link that leads nowhere: reading it says why
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
 def preflight(files: Sequence[Path]) -> None:
     """Refuse the whole run before writing anything when a file cannot be opened."""
     for path in files:
+        if is_special(path):  # opening a named pipe would wait for a writer
+            raise SourceUnreadable(f"cannot read {path}: not a regular file (a pipe? "
+                                   f"pipe it in: ... | backroom ingest -)")
         try:
             with path.open("rb"):
                 pass

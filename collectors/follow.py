@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -161,14 +162,27 @@ class Follower:
                 return done, False
 
     def _files(self, target: Path, stats: SourceStats) -> list[Path]:
-        if target.is_dir():
+        try:
+            mode = target.stat().st_mode
+        except FileNotFoundError:
+            return []  # not written yet
+        except OSError as exc:  # a symbolic link loop, a permission on the way
+            stats.error = f"cannot follow {target}: {(exc.strerror or str(exc)).lower()}"
+            return []
+        if stat.S_ISDIR(mode):
             return detect.expand([target], skip=self.writer.store.own_files)
-        return [target] if target.exists() else []
+        if not stat.S_ISREG(mode):  # opening a named pipe would wait for a writer
+            stats.error = f"cannot follow {target}: not a regular file"
+            return []
+        return [target]
 
     def _tail_for(self, path: Path, stats: SourceStats) -> Tail | None:
         try:
             status = path.stat()
         except FileNotFoundError:
+            return None
+        except OSError as exc:  # a symbolic link loop, a permission on the way
+            stats.error = f"cannot read {path}: {(exc.strerror or str(exc)).lower()}"
             return None
         inode = (status.st_dev, status.st_ino)
         tail = self.tails.get(inode)

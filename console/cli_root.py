@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
@@ -116,8 +116,8 @@ def ingest(
                           on_progress=_ProgressLine() if show else None)
     if show:
         sys.stderr.write("\n")
-    if piped is not None:
-        _settle_stdin(piped, report)
+    for saved, name in piped:
+        _settle_stdin(saved, name, report)
     if as_json:
         output.emit_json(report.to_json())
     else:
@@ -127,39 +127,64 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _with_stdin(paths: list[Path]) -> tuple[list[Path], Path | None]:
-    """`-` replaced by a saved copy of standard input (collectors/stdin.py), and that copy."""
+def _with_stdin(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """`-`, and any pipe named as a path (`<(zcat old.jsonl.gz)`), replaced by a saved copy of
+    what it holds (collectors/stdin.py); and those copies with what each was."""
     dashes = sum(str(path) == "-" for path in paths)
-    if not dashes:
-        return paths, None
     if dashes > 1:
         raise typer.BadParameter("standard input can be read once: give '-' once", param_hint="'PATHS'")
-    if sys.stdin is None:
-        raise typer.BadParameter("standard input is closed: nothing to read from '-'", param_hint="'PATHS'")
-    if sys.stdin.isatty():
-        raise typer.BadParameter("standard input is a terminal: pipe the data in, e.g. "
-                                 "kcat -C -J -e -t orders.dlq | backroom ingest -", param_hint="'PATHS'")
+    if dashes:
+        if sys.stdin is None:
+            raise typer.BadParameter("standard input is closed: nothing to read from '-'",
+                                     param_hint="'PATHS'")
+        if sys.stdin.isatty():
+            raise typer.BadParameter("standard input is a terminal: pipe the data in, e.g. "
+                                     "kcat -C -J -e -t orders.dlq | backroom ingest -",
+                                     param_hint="'PATHS'")
+    from collectors import detect
+
+    given: list[Path] = []
+    saved: list[tuple[Path, str]] = []
+    for path in paths:
+        name = "standard input" if str(path) == "-" else str(path)
+        if str(path) == "-":
+            copy = _save(sys.stdin.buffer, name)
+        elif detect.is_special(path):
+            try:
+                with path.open("rb") as stream:
+                    copy = _save(stream, name)
+            except OSError as exc:
+                raise BackroomError(f"cannot read {path}: {(exc.strerror or str(exc)).lower()}") from None
+        else:
+            given.append(path)
+            continue
+        if copy is not None:
+            given.append(copy)
+            saved.append((copy, name))
+    return given, saved
+
+
+def _save(stream: BinaryIO, name: str) -> Path | None:
     from collectors import stdin
 
     try:
-        saved = stdin.save(sys.stdin.buffer)
+        saved = stdin.save(stream)
     except OSError as exc:
-        raise BackroomError(f"cannot save standard input in {stdin.folder()}: "
+        raise BackroomError(f"cannot save {name} in {stdin.folder()}: "
                             f"{exc.strerror or exc}") from None
     if saved is None:
-        output.note("standard input was empty: nothing to read from it")
-        return [path for path in paths if str(path) != "-"], None
-    return [saved if str(path) == "-" else path for path in paths], saved
+        output.note(f"{name} was empty: nothing to read from it")
+    return saved
 
 
-def _settle_stdin(saved: Path, report: IngestReport) -> None:
+def _settle_stdin(saved: Path, name: str, report: IngestReport) -> None:
     """Keep the saved stream only while rejects point into it."""
     from collectors import stdin
 
     rejected = sum(source.rejects for source in report.sources if source.path == str(saved))
     if rejected:
         points = "1 reject points" if rejected == 1 else f"{rejected:,} rejects point"
-        output.note(f"standard input is kept as {saved} ({points} into it)")
+        output.note(f"{name} is kept as {saved} ({points} into it)")
     else:
         stdin.forget(saved)
 

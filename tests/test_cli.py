@@ -7,6 +7,7 @@ import os
 import pty
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import duckdb
@@ -96,6 +97,35 @@ def test_ingest_dash_reads_standard_input_and_keeps_it_only_while_rejects_point_
     nowhere = piped("--db", db, "ingest", "-", data=broken, home=tmp_path / "not-a-folder")
     assert nowhere.returncode == 2 and nowhere.stderr.decode().splitlines() == [
         f"backroom: cannot save standard input in {tmp_path / 'not-a-folder' / 'stdin'}: Not a directory"]
+
+
+def test_ingest_reads_a_pipe_named_as_a_path_like_standard_input(tmp_path: Path) -> None:
+    # backroom ingest <(zcat orders-dlq.json.gz): the shell names a pipe, /dev/fd/N, which can be
+    # read once and not seeked; it is saved first, as '-' is.
+    home = tmp_path / "home"
+    data = (FIXTURES / "connect-dlq.kcat.jsonl").read_bytes().rstrip(b"\n") + b"\nnot json\n"
+    read_end, write_end = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(data)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "console.cli", "--db", str(tmp_path / "s.duckdb"), "ingest",
+             f"/dev/fd/{read_end}", "--json"], pass_fds=(read_end,), capture_output=True,
+            text=True, env={**os.environ, "BACKROOM_HOME": str(home)}, timeout=120, check=False)
+    finally:
+        os.close(read_end)
+        writer.join()
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    kept = Path(report["sources"][0]["path"])
+    assert report["sources"][0]["format"] == "kafka-dlq" and report["rows"]["dlq_messages"] > 0
+    assert report["rejects"] == 1 and kept.read_bytes() == data
+    assert f"/dev/fd/{read_end} is kept as {kept} (1 reject points into it)" in result.stderr
 
 
 def test_ingest_dash_from_a_terminal_says_to_pipe_instead_of_waiting(tmp_path: Path) -> None:
