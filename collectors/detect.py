@@ -121,6 +121,13 @@ def _format_of_markers(head: bytes) -> str | None:
     return _MARKER_FORMATS[match.lastgroup or ""]
 
 
+def _wide(head: bytes) -> bool:
+    """Text in UTF-16 or UTF-32: a byte order mark, or JSON's first character beside NUL bytes."""
+    first = head[:4]
+    return head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")) or (
+        b"\x00" in first and first.replace(b"\x00", b"")[:1] in (b"{", b"["))
+
+
 def _looks_binary(head: bytes) -> bool:
     sample = head[:4096]
     if not sample:
@@ -132,6 +139,11 @@ def _looks_binary(head: bytes) -> bool:
 def detect(head: bytes) -> str:
     """The format of a file from its first bytes; raises Undetected with an actionable reason."""
     text = head.removeprefix(_BOM).lstrip()
+    if _wide(text):
+        raise Undetected(
+            "UTF-16 or UTF-32 text (PowerShell's '>' writes UTF-16): backroom reads JSON as "
+            "UTF-8; convert it first, e.g. iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8"
+        )
     if _looks_binary(text):
         raise Undetected(
             "binary content: not a JSON format backroom reads "

@@ -86,6 +86,10 @@ def test_a_forced_format_reads_the_file_as_that_format(store: Store, tmp_path: P
     (b'{"name": "a JSON file of no known shape"}\n', "format not recognised"),
     (b'{"resourceLogs": []}\n', "OTLP logs or metrics"),
     (bytes(range(256)) * 4, "binary content"),
+    # PowerShell 5's '>' and Out-File write UTF-16 with a byte order mark
+    ('{"specversion": "1.0", "id": "e1"}\r\n'.encode("utf-16"), "UTF-16 or UTF-32 text"),
+    ('{"specversion": "1.0", "id": "e1"}\n'.encode("utf-16-be"), "UTF-16 or UTF-32 text"),
+    ('[{"specversion": "1.0"}]\n'.encode("utf-32"), "UTF-16 or UTF-32 text"),
 ])
 def test_an_undetectable_file_is_one_reject(store: Store, tmp_path: Path, policy: Policy,
                                             content: bytes, reason_start: str) -> None:
