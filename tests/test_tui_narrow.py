@@ -192,6 +192,34 @@ async def test_the_groups_screen_says_why_on_an_80x24_terminal(estate: Path) -> 
         assert shown.startswith(groups[index].sample_error[:20])
 
 
+async def test_groups_of_one_error_are_told_apart_by_their_queue_at_80_and_100_columns(
+        estate: Path) -> None:
+    # The ERP timeouts fail alike on the orders and the invoices queue: two groups whose reason
+    # and sample error agree as far as the table shows it. At 100 columns the table keeps the queue (before the reason); at 80
+    # it keeps neither, and the sample's panel names the highlighted group's queue and reason.
+    app = create_app(estate, now=NOW, live=None, screen="dlq")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#groups", RowsTable)
+        assert table.render_line(0).text.split()[:3] == ["group", "count", "queue"]
+        groups = app.screen.last.groups
+        alike = [(a, b) for a in groups for b in groups if a.group < b.group
+                 and a.sample_error and b.sample_error and a.reason == b.reason
+                 and a.sample_error[:30] == b.sample_error[:30]]
+        assert alike and all(a.queue != b.queue for a, b in alike)
+    app = create_app(estate, now=NOW, live=None, screen="dlq")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#groups", RowsTable)
+        panel = app.screen.query_one("#preview-panel")
+        for twin in alike[0]:
+            index = next(n for n, group in enumerate(groups) if group.group == twin.group)
+            table.move_cursor(row=index)
+            await settle(pilot)
+            assert Content.from_markup(panel.border_title or "").plain == (
+                f"Sample error  {twin.queue}  ·  {twin.reason}")
+
+
 @pytest.mark.parametrize(("size", "said"), [
     ((160, 48), "last 24 h, as of 2026-03-02 12:00Z  ·  1 quiet store (4: inventory)  ·  5 rejected (7: rejects)"),
     ((80, 24), "24 h to 03-02 12:00Z  ·  1 quiet store (4)  ·  5 rejected (7)"),  # on one line still

@@ -25,7 +25,7 @@ from queries import dlq
 _ALL = ["dead", "replayed", "rerouted", "discarded"]
 STATUSES: dict[str, list[str]] = {"dead": ["dead"], "all": _ALL}
 COLUMNS = (Col("group", "group", 17), Col("count", "count", 6), Col("orders", "orders", 6, spare=2),
-           Col("reason", "reason", 15, spare=5), Col("queue", "queue", 20, spare=4),
+           Col("reason", "reason", 15, spare=4), Col("queue", "queue", 20, spare=5),
            Col("died in", "origin", 16, spare=3), Col("first seen", "first", 14, spare=1),
            Col("last seen", "last", 14), Col("sample error", "error"))
 
@@ -87,6 +87,12 @@ class FailureGroupsScreen(ChangingActions, DataScreen):
             return
         key = self.query_one("#groups", RowsTable).current_key
         group = next((g for g in self.last.groups if g.group == key), None)
+        # Where it failed, above the error: two groups of one error differ by their queue, which
+        # the table leaves out first at 80 columns.
+        self.query_one("#preview-panel").border_title = Content.assemble(
+            "Sample error", *(() if group is None else (
+                ("  ", ""), self.redactor.ident_content(group.queue, "bold"),
+                ("  ·  ", "$foreground-muted"), self.redactor.content(group.reason))))
         self.query_one("#preview", Static).update(
             self.redactor.block(group.sample_error) if group and group.sample_error
             else Content.styled("no error text", "$foreground-muted"))
