@@ -57,7 +57,8 @@ def groups(status: StatusOption = None, db: DbOption = None, as_json: JsonOption
     output.emit_table(["group", "count", "orders", "reason", "queue", "first seen", "last seen", "error"], [
         (g.group, g.count, g.orders, g.reason, g.queue, g.first_seen, g.last_seen,
          output.clipped(g.sample_error or "", 80)) for g in found],
-        spare=("first seen", "orders", "queue", "reason"))
+        # Two groups of one error differ by queue (an ERP timeout on orders and on invoices).
+        spare=("first seen", "orders", "reason", "last seen", "queue"))
 
 
 @dlq_app.command("list")

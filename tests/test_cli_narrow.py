@@ -55,13 +55,21 @@ def test_a_wide_terminal_shows_every_column_and_no_note(db: str) -> None:
     assert screen[1].endswith("/api/salesinvoices/SI-2")  # its sample error, whole
 
 
-def test_dlq_groups_at_80_columns_keep_the_error_readable(db: str) -> None:
+def test_dlq_groups_at_80_columns_keep_the_queue_and_the_error_readable(db: str, store: Store) -> None:
+    # The ERP timeout fails alike on two queues: its groups differ by queue, and the groups of one
+    # queue by their error; when they last failed and how is what goes first.
+    add_rows(store, Table.DLQ_MESSAGES, [dead_letter(
+        "dl-orders", "erp.orders.dlq", "ORD-00000099", reason="delivery_limit",
+        original_queue="erp.orders", fingerprint=f"{9:016x}", first_death_at=minutes(9),
+        last_death_at=minutes(9), error_text=ERROR.format(n=9))])
     screen = on_a_terminal("--db", db, "dlq", "groups", columns=80, with_stderr=True).splitlines()
     header, *rows, note = screen
     assert max(map(len, screen)) <= 80
-    assert header.split() == ["group", "count", "last", "seen", "error"]
+    assert header.split() == ["group", "count", "queue", "error"]
     assert rows[0].startswith("0000000000000000  3") and "Timeout after 30000 ms calling" in rows[0]
-    assert note == "(left out to fit 80 columns: orders, reason, queue, first seen)"
+    assert sorted(row.split()[2] for row in rows) == [
+        "erp.invoices.dlq", "erp.invoices.dlq", "erp.orders.dlq"]
+    assert note == "(left out to fit 80 columns: orders, reason, first seen, last seen)"
 
 
 def test_columns_go_in_the_order_given_and_only_as_many_as_must(
