@@ -204,6 +204,15 @@ def is_special(path: Path) -> bool:
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
+def is_pipe(path: Path) -> bool:
+    """Whether `path` is a pipe (a named pipe, or the /dev/fd/N a shell's `<(...)` names), whose
+    bytes can be read once: not a device, which may never end (/dev/zero) or be a terminal."""
+    try:
+        return stat.S_ISFIFO(path.stat().st_mode)
+    except OSError:
+        return False
+
+
 def preflight(files: Sequence[Path]) -> None:
     """Refuse the whole run before writing anything when a file cannot be opened."""
     for path in files:

@@ -149,7 +149,7 @@ def _with_stdin(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
         name = "standard input" if str(path) == "-" else str(path)
         if str(path) == "-":
             copy = _save(sys.stdin.buffer, name)
-        elif detect.is_special(path):
+        elif detect.is_pipe(path):
             try:
                 with path.open("rb") as stream:
                     copy = _save(stream, name)

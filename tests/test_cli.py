@@ -49,6 +49,8 @@ def test_version() -> None:
     (["ingest", "-", "-"], "standard input can be read once: give '-' once"),
     (["ingest", "--jobs", "0", "x.jsonl"], "'--jobs'"),
     (["audit", "--since", "yesterday"], "--since: 'yesterday' is not a duration"),
+    # a device is not read to its end (/dev/zero has none), only a pipe is
+    (["ingest", "/dev/zero"], "cannot read /dev/zero: not a regular file"),
 ])
 def test_usage_errors_are_one_line_on_stderr_with_exit_code_2(args: list[str], says: str) -> None:
     result = backroom(*args)
