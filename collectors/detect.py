@@ -7,10 +7,9 @@ import hashlib
 import os
 import re
 import shutil
-import stat
 import tempfile
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -163,67 +162,6 @@ def unreadable(path: Path, exc: OSError) -> SourceUnreadable:
     """The one-line error for a path that cannot be read."""
     cause = exc.strerror or type(exc).__name__
     return SourceUnreadable(f"cannot read {path}: {cause.lower()}")
-
-
-def expand(paths: Sequence[Path], skip: Sequence[Path] = ()) -> list[Path]:
-    """Files to read: files as given, folders walked recursively in sorted order.
-
-    Inside folders, hidden entries, the files in `skip` (the store itself and its WAL, when
-    someone ingests the folder that holds it) and what is not a file (a named pipe, which would
-    hold the ingest until something writes to it; a socket; a device) are left out. A link that
-    leads nowhere stays in, so that `preflight` names it.
-    """
-    skipped = {_real(path) for path in skip}
-    files: list[Path] = []
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(name for name in dirs if not name.startswith("."))
-                found = (Path(root) / name for name in sorted(names) if not name.startswith("."))
-                files += [file for file in found
-                          if _real(file) not in skipped and not is_special(file)]
-        elif path.exists():
-            files.append(path)
-        else:
-            raise unreadable(path, FileNotFoundError(2, "No such file or directory"))
-    return files
-
-
-def _real(path: Path) -> str:
-    # Path.resolve raises on a symbolic link loop (Python 3.11); realpath gives the path back.
-    return os.path.realpath(path)
-
-
-def is_special(path: Path) -> bool:
-    """Whether `path` is there but is no regular file (a named pipe, socket or device)."""
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return False  # not there, or a link that leads nowhere: reading it says why
-    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
-
-
-def is_pipe(path: Path) -> bool:
-    """Whether `path` is a pipe (a named pipe, or the /dev/fd/N a shell's `<(...)` names), whose
-    bytes can be read once: not a device, which may never end (/dev/zero) or be a terminal."""
-    try:
-        return stat.S_ISFIFO(path.stat().st_mode)
-    except OSError:
-        return False
-
-
-def preflight(files: Sequence[Path]) -> None:
-    """Refuse the whole run before writing anything when a file cannot be opened."""
-    for path in files:
-        if is_special(path):  # opening a named pipe would wait for a writer
-            raise SourceUnreadable(f"cannot read {path}: not a regular file (a pipe? "
-                                   f"pipe it in: ... | backroom ingest -)")
-        try:
-            with path.open("rb"):
-                pass
-        except OSError as exc:
-            raise unreadable(path, exc) from None
 
 
 HEAD_BYTES = 64 * 1024

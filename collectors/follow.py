@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from collectors import detect
+from collectors import detect, walk
 from collectors.live import BACKOFF, Batch, Checkpoint, LiveWriter, SourceStats, StoredNothing
 from collectors.parsers import make_parser
 from collectors.rows import Parser
@@ -170,7 +170,7 @@ class Follower:
             stats.error = f"cannot follow {target}: {(exc.strerror or str(exc)).lower()}"
             return []
         if stat.S_ISDIR(mode):
-            return detect.expand([target], skip=self.writer.store.own_files)
+            return walk.expand([target], skip=self.writer.store.own_files)
         if not stat.S_ISREG(mode):  # opening a named pipe would wait for a writer
             stats.error = f"cannot follow {target}: not a regular file"
             return []
@@ -182,7 +182,7 @@ class Follower:
         except FileNotFoundError:
             return None
         except OSError as exc:  # a symbolic link loop, a permission on the way
-            stats.error = f"cannot read {path}: {(exc.strerror or str(exc)).lower()}"
+            stats.error = str(detect.unreadable(path, exc))
             return None
         inode = (status.st_dev, status.st_ino)
         tail = self.tails.get(inode)
@@ -195,7 +195,7 @@ class Follower:
         try:
             handle = path.open("rb")
         except OSError as exc:
-            stats.error = f"cannot read {path}: {(exc.strerror or str(exc)).lower()}"
+            stats.error = str(detect.unreadable(path, exc))
             return None
         if handle.read(2) == detect.GZIP_MAGIC:  # logrotate's `compress`: a finished copy
             handle.close()

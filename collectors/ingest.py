@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from opentelemetry import trace
 
-from collectors import detect, fastpath, fastpath_otlp, parallel
+from collectors import detect, fastpath, fastpath_otlp, parallel, walk
 from collectors import spool as spooling
 from collectors.detect import Records
 from collectors.filerun import FileRun
@@ -349,8 +349,8 @@ def ingest_paths(
         raise UnsupportedFormat(unsupported(fmt))
     if jobs is not None and jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
-    files = detect.expand(paths, skip=store.own_files)
-    detect.preflight(files)
+    files = walk.expand(paths, skip=store.own_files)
+    walk.preflight(files)
     effective = policy if policy is not None else load_policy()
     report = IngestReport()
     started = time.perf_counter()

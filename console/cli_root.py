@@ -141,7 +141,7 @@ def _with_stdin(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
             raise typer.BadParameter("standard input is a terminal: pipe the data in, e.g. "
                                      "kcat -C -J -e -t orders.dlq | backroom ingest -",
                                      param_hint="'PATHS'")
-    from collectors import detect
+    from collectors import detect, walk
 
     given: list[Path] = []
     saved: list[tuple[Path, str]] = []
@@ -149,12 +149,12 @@ def _with_stdin(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
         name = "standard input" if str(path) == "-" else str(path)
         if str(path) == "-":
             copy = _save(sys.stdin.buffer, name)
-        elif detect.is_pipe(path):
+        elif walk.is_pipe(path):
             try:
                 with path.open("rb") as stream:
                     copy = _save(stream, name)
             except OSError as exc:
-                raise BackroomError(f"cannot read {path}: {(exc.strerror or str(exc)).lower()}") from None
+                raise detect.unreadable(path, exc) from None
         else:
             given.append(path)
             continue

@@ -397,28 +397,3 @@ def test_lines_parsed_ahead_stay_within_one_batch(
     while tail.poll():
         pass
     assert stored_ids(store) == expected(range(40))
-
-
-def test_a_followed_folder_s_named_pipe_is_left_out_and_a_symlink_loop_named(
-        store: Store, tmp_path: Path) -> None:
-    folder = tmp_path / "logs"
-    folder.mkdir()
-    os.mkfifo(folder / "b.pipe")  # opening it would hold the follower until something wrote
-    (folder / "loop1").symlink_to(folder / "loop2")
-    (folder / "loop2").symlink_to(folder / "loop1")
-    append(folder / "a.jsonl", range(3))
-    watching = follower(store, tmp_path, folder)
-    watching.poll()
-    assert stored_ids(store) == expected(range(3))
-    stats = watching.targets[0][1]
-    assert stats.error == f"cannot read {folder / 'loop2'}: too many levels of symbolic links"
-
-    append(folder / "a.jsonl", range(3, 5))
-    watching.poll()
-    assert stored_ids(store) == expected(range(5))
-
-    for target, says in ((folder / "b.pipe", "not a regular file"),
-                         (folder / "loop1", "too many levels of symbolic links")):
-        named = follower(store, tmp_path, target)
-        named.poll()
-        assert named.targets[0][1].error == f"cannot follow {target}: {says}"
